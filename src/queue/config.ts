@@ -1,0 +1,75 @@
+// Key names and tuning, from the environment with the design's defaults (design section 3).
+// Works on any record of strings: process.env in Node, the Worker's env bindings at the edge.
+
+export interface QueueKeys {
+  ready: string;
+  processing: string;
+  inflight: string;
+  lease: string;
+  dlq: string;
+  /** Retries waiting for their backoff (zset: job JSON → due ms). */
+  delayed: string;
+  /** Wake marker consumers block on (zset; 'ready' at 0, 'delayed' at its due time). */
+  wake: string;
+  /** Ingress dedupe (zset: dedupe key → expiry ms). */
+  dedupe: string;
+  /** Provider registry for the edge (hash; see src/queue/registry.ts). */
+  registry: string;
+  /** Last Gmail historyId enqueued per mailbox (hash). */
+  gmailHistory: string;
+  /** Ingress counters (hash). */
+  counters: string;
+}
+
+export interface QueueSettings {
+  keys: QueueKeys;
+  maxAttempts: number;
+  claimTtlMs: number;
+  /** First idle wait; it doubles up to idleMaxSeconds while the queue stays empty. */
+  blockSeconds: number;
+  idleMaxSeconds: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  dedupeTtlMs: number;
+}
+
+export const DEFAULT_PREFIX = "email:inbound:unified:pointer:";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function queueKeys(prefix: string = DEFAULT_PREFIX, env: Env = {}): QueueKeys {
+  return {
+    ready: env.UNIFIED_INBOUND_EMAIL_QUEUE_KEY ?? `${prefix}ready`,
+    processing: env.UNIFIED_INBOUND_EMAIL_PROCESSING_QUEUE_KEY ?? `${prefix}processing`,
+    inflight: env.UNIFIED_INBOUND_EMAIL_INFLIGHT_HASH_KEY ?? `${prefix}inflight`,
+    lease: env.UNIFIED_INBOUND_EMAIL_INFLIGHT_LEASE_KEY ?? `${prefix}lease`,
+    dlq: env.UNIFIED_INBOUND_EMAIL_DLQ_KEY ?? `${prefix}dlq`,
+    delayed: `${prefix}delayed`,
+    wake: `${prefix}wake`,
+    dedupe: `${prefix}dedupe`,
+    registry: `${prefix}registry`,
+    gmailHistory: `${prefix}gmail-history`,
+    counters: `${prefix}counters`,
+  };
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function queueSettings(env: Env = {}): QueueSettings {
+  return {
+    keys: queueKeys(env.UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX ?? DEFAULT_PREFIX, env),
+    maxAttempts: Math.floor(positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS", 5)),
+    claimTtlMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_CLAIM_TTL_MS", 60_000),
+    blockSeconds: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_BLOCK_SECONDS", 1),
+    idleMaxSeconds: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_IDLE_MAX_SECONDS", 30),
+    backoffBaseMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_BACKOFF_BASE_MS", 5_000),
+    backoffMaxMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_BACKOFF_MAX_MS", 15 * 60_000),
+    dedupeTtlMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_DEDUPE_TTL_MS", 24 * 3600_000),
+  };
+}

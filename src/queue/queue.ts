@@ -1,0 +1,262 @@
+// The pointer queue: typed transitions over the Lua scripts in ./lua, one script call each.
+// Guarantees (each has a test in test/node/queue): atomic transitions, FIFO claims, fenced
+// ack/fail/renew, leases renewed by heartbeat, nothing lost or stuck at any crash point,
+// dead letters that keep everything, and a wake marker instead of polling.
+import { z } from "zod";
+import type { QueueSettings } from "./config.ts";
+import { JOB_SCHEMA_VERSION, parseJob, type Job, type NewJob } from "./job.ts";
+import type { ScriptArg, ScriptClient, ScriptReply } from "./script.ts";
+import { scripts } from "./scripts.generated.ts";
+
+export interface Lease {
+  jobId: string;
+  token: string;
+}
+
+export interface Claim extends Lease {
+  job: Job;
+  /** 1 for the first delivery; the job has been tried `delivery - 1` times before. */
+  delivery: number;
+  leaseUntil: number;
+}
+
+export interface ClaimResult {
+  claims: Claim[];
+  /** Redis time of the claim (ms). */
+  now: number;
+  /** When the earliest delayed retry is due, or undefined when none waits. */
+  nextDelayedAt: number | undefined;
+  /** Claimed payloads that failed the schema, dead-lettered at once. */
+  rejected: { jobId: string; reason: string }[];
+}
+
+export type FailResult = { status: "retry"; dueAt: number } | { status: "dead"; attempts: number } | { status: "stale" };
+
+export interface ReclaimResult {
+  now: number;
+  requeued: number;
+  deadLettered: number;
+  repaired: number;
+  promoted: number;
+  jobIds: string[];
+}
+
+export interface QueueStats {
+  now: number;
+  ready: number;
+  processing: number;
+  inflight: number;
+  delayed: number;
+  dlq: number;
+  oldestReadyAgeMs: number | undefined;
+  nextRetryAt: number | undefined;
+}
+
+const deadLetterSchema = z.object({
+  id: z.string(),
+  reason: z.string(),
+  attempts: z.number(),
+  lastError: z.string(),
+  enqueuedAt: z.number().nullable(),
+  deadAt: z.number(),
+  // Kept as Redis stored it: a dead letter may hold a job that no longer passes the schema.
+  job: z.record(z.string(), z.unknown()).optional(),
+  payload: z.string().optional(),
+});
+
+export type DeadLetter = z.infer<typeof deadLetterSchema>;
+
+export interface EnqueueItem {
+  job: NewJob;
+  /** Repeats of this key within the dedupe TTL are dropped (ingress dedupe). */
+  dedupeKey?: string;
+}
+
+const num = (reply: ScriptReply | undefined): number => {
+  if (typeof reply === "number") return reply;
+  if (typeof reply === "string" && reply !== "" && Number.isFinite(Number(reply))) return Number(reply);
+  throw new Error(`queue: expected a number from Redis, got ${JSON.stringify(reply)}`);
+};
+const str = (reply: ScriptReply | undefined): string => {
+  if (typeof reply === "string") return reply;
+  if (typeof reply === "number") return String(reply);
+  throw new Error(`queue: expected a string from Redis, got ${JSON.stringify(reply)}`);
+};
+const list = (reply: ScriptReply): ScriptReply[] => {
+  if (Array.isArray(reply)) return reply;
+  throw new Error(`queue: expected an array from Redis, got ${JSON.stringify(reply)}`);
+};
+const optionalTime = (value: number): number | undefined => (value < 0 ? undefined : value);
+const pairs = (leases: readonly Lease[]): string[] => leases.flatMap((l) => [l.jobId, l.token]);
+
+export const MAX_ERROR_LENGTH = 1024;
+
+export class PointerQueue {
+  readonly settings: QueueSettings;
+  readonly #client: ScriptClient;
+  readonly #tokenPrefix = crypto.randomUUID().slice(0, 8);
+  #claims = 0;
+
+  constructor(client: ScriptClient, settings: QueueSettings) {
+    this.#client = client;
+    this.settings = settings;
+  }
+
+  get keys() {
+    return this.settings.keys;
+  }
+
+  /** Build full jobs (id, schema version, enqueue time) and validate them; throws on bad input. */
+  static build(job: NewJob, now: number = Date.now()): Job {
+    const parsed = parseJob({ ...job, jobId: job.jobId ?? crypto.randomUUID(), schemaVersion: JOB_SCHEMA_VERSION, enqueuedAt: now, attempt: 0 });
+    if (!parsed.ok) throw new TypeError(`queue: refusing to enqueue ${parsed.reason}`);
+    return parsed.job;
+  }
+
+  async enqueue(items: readonly EnqueueItem[]): Promise<{ enqueued: number; duplicates: number; jobs: Job[] }> {
+    if (items.length === 0) return { enqueued: 0, duplicates: 0, jobs: [] };
+    const now = Date.now();
+    const jobs = items.map((item) => PointerQueue.build(item.job, now));
+    const args: ScriptArg[] = [this.settings.dedupeTtlMs];
+    jobs.forEach((job, i) => args.push(items[i]?.dedupeKey ?? "", JSON.stringify(job)));
+    const { keys } = this;
+    const reply = list(await this.#client.run(scripts.enqueue, [keys.ready, keys.wake, keys.dedupe], args));
+    return { enqueued: num(reply[0]), duplicates: num(reply[1]), jobs };
+  }
+
+  async claim(options: { count?: number; woken?: boolean; promoteLimit?: number } = {}): Promise<ClaimResult> {
+    const { keys } = this;
+    const token = `${this.#tokenPrefix}-${(this.#claims++).toString(36)}`;
+    const reply = list(
+      await this.#client.run(
+        scripts.claim,
+        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.dlq, keys.delayed, keys.wake],
+        [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100],
+      ),
+    );
+    const leaseUntil = num(reply[1]);
+    const result: ClaimResult = { claims: [], now: num(reply[0]), nextDelayedAt: optionalTime(num(reply[2])), rejected: [] };
+    for (let i = 3; i + 3 < reply.length; i += 4) {
+      const jobId = str(reply[i]);
+      const lease = { jobId, token: str(reply[i + 1]) };
+      const delivery = num(reply[i + 2]);
+      const parsed = parseRaw(str(reply[i + 3]));
+      if (parsed.ok) {
+        result.claims.push({ ...lease, job: parsed.job, delivery, leaseUntil });
+      } else {
+        await this.fail(lease, { error: parsed.reason, permanent: true });
+        result.rejected.push({ jobId, reason: parsed.reason });
+      }
+    }
+    return result;
+  }
+
+  /** Ack finished jobs; one boolean per lease, false when the lease was stale (fenced). */
+  async ack(leases: readonly Lease[]): Promise<boolean[]> {
+    if (leases.length === 0) return [];
+    const { keys } = this;
+    const reply = list(await this.#client.run(scripts.ack, [keys.inflight, keys.processing, keys.lease], pairs(leases)));
+    return reply.map((r) => num(r) === 1);
+  }
+
+  async fail(lease: Lease, failure: { error: string; permanent?: boolean; retryAfterMs?: number }): Promise<FailResult> {
+    const { keys, settings } = this;
+    const reply = list(
+      await this.#client.run(scripts.fail, [keys.inflight, keys.processing, keys.lease, keys.delayed, keys.dlq, keys.wake], [
+        lease.jobId,
+        lease.token,
+        failure.error.slice(0, MAX_ERROR_LENGTH),
+        failure.permanent ? "dead" : "retry",
+        settings.maxAttempts,
+        settings.backoffBaseMs,
+        settings.backoffMaxMs,
+        Math.random(),
+        Math.max(0, Math.ceil(failure.retryAfterMs ?? 0)),
+      ]),
+    );
+    const status = str(reply[0]);
+    if (status === "retry") return { status, dueAt: num(reply[1]) };
+    if (status === "dead") return { status, attempts: num(reply[1]) };
+    return { status: "stale" };
+  }
+
+  /** Heartbeat: extend leases still held; false for those that are no longer ours. */
+  async renew(leases: readonly Lease[]): Promise<{ leaseUntil: number; renewed: boolean[] }> {
+    const { keys } = this;
+    const reply = list(await this.#client.run(scripts.renew, [keys.inflight, keys.lease], [this.settings.claimTtlMs, ...pairs(leases)]));
+    return { leaseUntil: num(reply[0]), renewed: reply.slice(1).map((r) => num(r) === 1) };
+  }
+
+  /** Give jobs back without counting an attempt (graceful shutdown). */
+  async release(leases: readonly Lease[]): Promise<boolean[]> {
+    if (leases.length === 0) return [];
+    const { keys } = this;
+    const reply = list(await this.#client.run(scripts.release, [keys.inflight, keys.processing, keys.lease, keys.ready, keys.wake], pairs(leases)));
+    return reply.map((r) => num(r) === 1);
+  }
+
+  async reclaim(limit = 1000): Promise<ReclaimResult> {
+    const { keys } = this;
+    const reply = list(
+      await this.#client.run(
+        scripts.reclaim,
+        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.dedupe],
+        [this.settings.maxAttempts, limit],
+      ),
+    );
+    return {
+      now: num(reply[0]),
+      requeued: num(reply[1]),
+      deadLettered: num(reply[2]),
+      repaired: num(reply[3]),
+      promoted: num(reply[4]),
+      jobIds: reply.slice(5).map(str),
+    };
+  }
+
+  async promote(limit = 1000): Promise<{ promoted: number; nextDueAt: number | undefined }> {
+    const { keys } = this;
+    const reply = list(await this.#client.run(scripts.promote, [keys.delayed, keys.ready, keys.wake], [limit]));
+    return { promoted: num(reply[0]), nextDueAt: optionalTime(num(reply[1])) };
+  }
+
+  async stats(): Promise<QueueStats> {
+    const { keys } = this;
+    const r = list(await this.#client.run(scripts.stats, [keys.ready, keys.processing, keys.inflight, keys.delayed, keys.dlq], []));
+    const now = num(r[0]);
+    const oldest = optionalTime(num(r[6]));
+    return {
+      now,
+      ready: num(r[1]),
+      processing: num(r[2]),
+      inflight: num(r[3]),
+      delayed: num(r[4]),
+      dlq: num(r[5]),
+      oldestReadyAgeMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
+      nextRetryAt: optionalTime(num(r[7])),
+    };
+  }
+
+  async deadLetters(offset = 0, limit = 100): Promise<{ total: number; records: DeadLetter[] }> {
+    const reply = list(await this.#client.run(scripts.dlqList, [this.keys.dlq], [offset, offset + limit - 1]));
+    return { total: num(reply[0]), records: reply.slice(1).map((r) => deadLetterSchema.parse(JSON.parse(str(r)))) };
+  }
+
+  /** Redrive one dead letter (by id) or all ('*') to the ready list with attempts reset. */
+  async requeueDeadLetters(id: string | "*", scanLimit = 100_000): Promise<number> {
+    const { keys } = this;
+    return num(await this.#client.run(scripts.dlqRequeue, [keys.dlq, keys.ready, keys.wake], [id, scanLimit]));
+  }
+
+  async purgeDeadLetters(id: string | "*", scanLimit = 100_000): Promise<number> {
+    return num(await this.#client.run(scripts.dlqPurge, [this.keys.dlq], [id, scanLimit]));
+  }
+}
+
+function parseRaw(raw: string): ReturnType<typeof parseJob> {
+  try {
+    return parseJob(JSON.parse(raw));
+  } catch {
+    return { ok: false, reason: "malformed_payload" };
+  }
+}
