@@ -16,7 +16,7 @@ export default defineConfig({
           fileParallelism: true,
         },
       },
-      "test/worker/vitest.config.ts",
+      "test/worker*/vitest.config.ts",
     ],
   },
 });

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { imapJob, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
+
+describe.each(transports)("FIFO over %s", (transport) => {
+  let q: TestQueue;
+  afterEach(async () => q.close());
+
+  it("claims 1,000 jobs in the order they were enqueued", async () => {
+    q = testQueue(transport);
+    const enqueued: string[] = [];
+    for (let start = 0; start < 1000; start += 100) {
+      const batch = Array.from({ length: 100 }, (_, i) => ({ job: imapJob(start + i + 1) }));
+      const { jobs } = await q.queue.enqueue(batch);
+      enqueued.push(...jobs.map((j) => j.jobId));
+    }
+    const claimed: string[] = [];
+    while (claimed.length < 1000) {
+      const { claims } = await q.queue.claim({ count: 7 });
+      expect(claims.length).toBeGreaterThan(0);
+      claimed.push(...claims.map((c) => c.jobId));
+      await q.queue.ack(claims);
+    }
+    expect(claimed).toEqual(enqueued);
+  });
+
+  it("a retried job waits its backoff, then rejoins at the end of the line", async () => {
+    q = testQueue(transport, { backoffBaseMs: 400, backoffMaxMs: 400 });
+    const { jobs } = await q.queue.enqueue([{ job: imapJob(1) }, { job: imapJob(2) }]);
+    const [a, b] = jobs.map((j) => j.jobId);
+    const first = await q.queue.claim();
+    expect(first.claims[0]?.jobId).toBe(a);
+    const failed = await q.queue.fail(first.claims[0]!, { error: "imap_timeout" });
+    expect(failed.status).toBe("retry");
+    const dueIn = failed.status === "retry" ? failed.dueAt - first.now : 0;
+    expect(dueIn).toBeGreaterThanOrEqual(200); // equal jitter: between half and all of the backoff
+    expect(dueIn).toBeLessThanOrEqual(400 + 50);
+
+    const second = await q.queue.claim({ count: 2 });
+    expect(second.claims.map((c) => c.jobId)).toEqual([b]); // a is still waiting
+    expect(second.nextDelayedAt).toBe(failed.status === "retry" ? failed.dueAt : -1);
+    await q.queue.enqueue([{ job: imapJob(3) }]);
+    await sleep(dueIn + 20);
+    const third = await q.queue.claim({ count: 3 });
+    // c was enqueued before a's retry came due, so c goes first; a comes back with its history.
+    expect(third.claims.map((c) => c.job.pointer)).toEqual([{ mailbox: "INBOX", uidValidity: "42", uid: 3 }, { mailbox: "INBOX", uidValidity: "42", uid: 1 }]);
+    const retried = third.claims[1]!;
+    expect(retried.delivery).toBe(2);
+    expect(retried.job.attempt).toBe(1);
+    expect(retried.job.lastError).toBe("imap_timeout");
+  });
+
+  it("refuses a payload with email content in it", async () => {
+    q = testQueue(transport);
+    const withBody = { ...imapJob(1), pointer: { mailbox: "INBOX", uidValidity: "42", uid: 1, subject: "Invoice" } };
+    await expect(q.queue.enqueue([{ job: withBody as never }])).rejects.toThrow(/unrecognized_keys/);
+    const withRaw = { ...imapJob(1), raw: "From: a@b.c\r\n\r\nhello" };
+    await expect(q.queue.enqueue([{ job: withRaw as never }])).rejects.toThrow(/invalid_job/);
+    expect(await q.redis.llen(q.settings.keys.ready)).toBe(0);
+  });
+});
