@@ -75,7 +75,7 @@ export async function locate(q: TestQueue, jobId: string): Promise<string[]> {
       }
     });
   if (has(await q.redis.lrange(keys.ready, 0, -1))) places.push("ready");
-  if (has(await q.redis.zrange(keys.delayed, 0, -1))) places.push("delayed");
+  if (has(await q.redis.zrange(keys.delayed, "0", "-1"))) places.push("delayed");
   const inProcessing = has(await q.redis.lrange(keys.processing, 0, -1));
   const lease = await q.redis.zscore(keys.lease, jobId);
   const inflight = await q.redis.hexists(keys.inflight, jobId);

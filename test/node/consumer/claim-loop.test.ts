@@ -1,0 +1,93 @@
+// The claim loop against a real Redis: outcomes → ack / retry / dead-letter, heartbeats, waking.
+import { afterEach, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { Consumer, type JobHandler } from "../../../consumer/runtime/consumer.ts";
+import { permanent, retryable, sourceUnavailable } from "../../../consumer/runtime/errors.ts";
+import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
+import { captureLogs } from "../../support/log-capture.ts";
+import { imapJob, locate, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
+
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(10);
+  }
+  throw new Error("condition not met in time");
+}
+
+describe.each(transports)("claim loop over %s", (transport) => {
+  let q: TestQueue;
+  let consumer: Consumer | undefined;
+  afterEach(async () => {
+    await consumer?.stop();
+    consumer = undefined;
+    await q.close();
+  });
+
+  function start(handler: JobHandler, options: { concurrency?: number; ttl?: number } = {}) {
+    q = testQueue(transport, { claimTtlMs: options.ttl ?? 60_000, backoffBaseMs: 20, backoffMaxMs: 40, blockSeconds: 0.05, idleMaxSeconds: 0.2, maxAttempts: 3 });
+    const logs = captureLogs();
+    const wake = transport === "tcp" ? new WakeListener(inject("redisUrl"), q.settings.keys.wake) : undefined;
+    consumer = new Consumer({ queue: q.consumer(), handler, log: logs.log, concurrency: options.concurrency ?? 4, ...(wake ? { wake } : {}) });
+    consumer.start();
+    return logs;
+  }
+
+  it("processed and skipped outcomes are acked and logged with the job's identifiers", async () => {
+    const logs = start(async (claim) => (claim.job.pointer.uid === 2 ? { outcome: "skipped", reason: "source_unavailable:imap_message_not_found" } : { outcome: "processed", messages: [] }));
+    const { jobs } = await q.queue.enqueue([1, 2, 3].map((uid) => ({ job: imapJob(uid) })));
+    await until(() => consumer!.counters.acked + consumer!.counters.skipped === 3);
+    for (const job of jobs) expect(await locate(q, job.jobId)).toEqual([]);
+    expect(logs.events("inbound_email_queue_consume_start")).toHaveLength(3);
+    expect(logs.events("inbound_email_queue_ack")).toHaveLength(2);
+    expect(logs.events("inbound_email_queue_skip")[0]).toMatchObject({ jobId: jobs[1]!.jobId, provider: "imap", tenantId: "tenant-1", attempt: 1, outcome: "skipped", reason: "source_unavailable:imap_message_not_found", durationMs: expect.any(Number) });
+  });
+
+  it("classified errors: skip acks with the code, permanent dead-letters at once, transient retries then dead-letters", async () => {
+    const seen = new Map<number, number>();
+    const logs = start(async (claim) => {
+      const uid = claim.job.pointer.uid as number;
+      seen.set(uid, (seen.get(uid) ?? 0) + 1);
+      if (uid === 1) throw sourceUnavailable("microsoft_message_not_found", "gone");
+      if (uid === 2) throw permanent("imap_auth_failed", "bad password");
+      throw retryable("imap_timeout", "timed out");
+    });
+    await q.queue.enqueue([1, 2, 3].map((uid) => ({ job: imapJob(uid) })));
+    await until(() => consumer!.counters.deadLettered === 2);
+    expect(seen).toEqual(new Map([[1, 1], [2, 1], [3, 3]]));
+    expect(logs.events("inbound_email_queue_skip")[0]).toMatchObject({ reason: "source_unavailable:microsoft_message_not_found" });
+    expect(logs.events("inbound_email_queue_retry")).toHaveLength(2);
+    const dlq = logs.events("inbound_email_queue_dlq").map((e) => [e.reason, e.attempts]);
+    expect(dlq).toEqual(expect.arrayContaining([["imap_auth_failed", 1], ["imap_timeout", 3]]));
+  });
+
+  it("a job slower than the lease TTL is not reclaimed while its heartbeat runs", async () => {
+    let runs = 0;
+    start(async () => {
+      runs++;
+      await sleep(900);
+      return { outcome: "processed", messages: [] };
+    }, { ttl: 200 });
+    await q.queue.enqueue([{ job: imapJob(1) }]);
+    const reclaimer = q.consumer();
+    let requeued = 0;
+    for (let i = 0; i < 12; i++) {
+      await sleep(100);
+      requeued += (await reclaimer.reclaim()).requeued;
+    }
+    await until(() => consumer!.counters.acked === 1);
+    expect(requeued).toBe(0);
+    expect(runs).toBe(1);
+    expect(consumer!.counters.stale).toBe(0);
+  });
+
+  it("an idle consumer picks up new work promptly", async () => {
+    start(async () => ({ outcome: "processed", messages: [] }));
+    await sleep(400); // idle long enough to reach the longest wait
+    const started = Date.now();
+    await q.queue.enqueue([{ job: imapJob(1) }]);
+    await until(() => consumer!.counters.acked === 1);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
