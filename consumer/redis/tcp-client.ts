@@ -6,7 +6,9 @@ import { isNoScriptError, type LuaScript, type ScriptArg, type ScriptClient, typ
 export function createTcpRedis(url: string): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: 2,
-    enableAutoPipelining: true,
+    // Measured: auto-pipelining halves throughput here (each claim and ack is one script call
+    // already; grouping them only adds per-tick bookkeeping). See bench/results/queue.md.
+    enableAutoPipelining: false,
     lazyConnect: false,
   });
 }

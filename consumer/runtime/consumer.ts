@@ -29,7 +29,8 @@ interface Running {
   claim: Claim;
   controller: AbortController;
   done: Promise<void>;
-  startedAt: number;
+  /** The handler has finished; the job is being acked or failed. */
+  settling: boolean;
 }
 
 export interface ConsumerCounters {
@@ -58,8 +59,12 @@ export class Consumer {
   readonly counters: ConsumerCounters = { claimed: 0, acked: 0, skipped: 0, retried: 0, deadLettered: 0, stale: 0, released: 0 };
   readonly #o: Required<Omit<ConsumerOptions, "wake">> & { wake: WakeListener | undefined };
   readonly #running = new Map<string, Running>();
+  /** Jobs whose handler is still at work; a job stops counting once it is being acked, so the
+   * next claim goes out alongside the ack instead of after it. */
+  #working = 0;
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
+  readonly #released = new Set<string>();
   #slotFreed: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -95,22 +100,25 @@ export class Consumer {
     this.#stopping.abort();
     this.#o.wake?.close();
     await this.#loop?.catch(() => undefined);
-    const grace = new AbortController();
-    const timer = setTimeout(() => grace.abort(), this.#o.shutdownGraceMs);
-    await Promise.race([Promise.all([...this.#running.values()].map((r) => r.done)), new Promise((r) => grace.signal.addEventListener("abort", r))]);
+    const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.#o.shutdownGraceMs)))]);
     clearTimeout(timer);
-    const leftovers = [...this.#running.values()];
+    // Jobs still at work after the grace period go back to the queue; jobs already being acked finish.
+    const leftovers = [...this.#running.values()].filter((r) => !r.settling);
     if (leftovers.length > 0) {
-      leftovers.forEach((r) => r.controller.abort(new InletError("shutdown", "consumer shutting down", { disposition: "retry" })));
+      leftovers.forEach((r) => {
+        this.#released.add(r.claim.jobId);
+        r.controller.abort(new InletError("shutdown", "consumer shutting down", { disposition: "retry" }));
+      });
       const released = await this.#o.queue.release(leftovers.map((r) => r.claim));
       leftovers.forEach((r, i) => {
-        this.#running.delete(r.claim.jobId);
-        if (released[i]) {
-          this.counters.released++;
-          logEvent(this.#o.log, "inbound_email_queue_release", this.#ids(r.claim));
-        }
+        if (!released[i]) return;
+        this.counters.released++;
+        logEvent(this.#o.log, "inbound_email_queue_release", this.#ids(r.claim));
       });
     }
+    await all();
     clearInterval(this.#heartbeat);
   }
 
@@ -120,7 +128,7 @@ export class Consumer {
     let idleSeconds = blockSeconds;
     let woken = false;
     while (!this.#stopping.signal.aborted) {
-      const free = concurrency - this.#running.size;
+      const free = concurrency - this.#working;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         continue;
@@ -172,28 +180,38 @@ export class Consumer {
     const controller = new AbortController();
     const startedAt = Date.now();
     this.counters.claimed++;
-    logEvent(this.#o.log, "inbound_email_queue_consume_start", this.#ids(claim));
-    const timeout = AbortSignal.timeout(this.#o.jobTimeoutMs);
-    const signal = AbortSignal.any([controller.signal, timeout]);
-    const done = (async () => {
+    this.#working++;
+    if (this.#o.log.isLevelEnabled("info")) logEvent(this.#o.log, "inbound_email_queue_consume_start", this.#ids(claim));
+    const timer = setTimeout(() => controller.abort(new InletError("job_timeout", `job exceeded ${this.#o.jobTimeoutMs} ms`, { disposition: "retry" })), this.#o.jobTimeoutMs);
+    const running: Running = { claim, controller, done: Promise.resolve(), settling: false };
+    running.done = (async () => {
       let outcome: JobOutcome | undefined;
       let failure: unknown;
       try {
-        outcome = await raceAbort(this.#o.handler(claim, signal), signal);
+        outcome = await raceAbort(this.#o.handler(claim, controller.signal), controller.signal);
       } catch (error) {
-        failure = timeout.aborted ? new InletError("job_timeout", `job exceeded ${this.#o.jobTimeoutMs} ms`, { disposition: "retry", cause: error }) : error;
+        failure = error;
+      } finally {
+        clearTimeout(timer);
+        this.#freeSlot();
       }
-      if (controller.signal.aborted) return; // released at shutdown: the queue has it back
+      if (this.#released.has(claim.jobId)) return; // given back at shutdown: the queue has it again
+      running.settling = true;
       await this.#settle(claim, startedAt, outcome, failure);
     })()
       .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_queue_settle_error", jobId: claim.jobId, err: error }, "could not settle job; its lease will expire and reclaim will retry it"))
       .finally(() => {
         this.#running.delete(claim.jobId);
-        const freed = this.#slotFreed;
-        this.#slotFreed = undefined;
-        freed?.();
+        this.#released.delete(claim.jobId);
       });
-    this.#running.set(claim.jobId, { claim, controller, done, startedAt });
+    this.#running.set(claim.jobId, running);
+  }
+
+  #freeSlot(): void {
+    this.#working--;
+    const freed = this.#slotFreed;
+    this.#slotFreed = undefined;
+    freed?.();
   }
 
   async #settle(claim: Claim, startedAt: number, outcome: JobOutcome | undefined, failure: unknown): Promise<void> {
@@ -217,6 +235,7 @@ export class Consumer {
     if (!error) return;
     const result = await queue.fail(claim, { error: error.code, permanent: error.disposition === "dead_letter", ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
     if (result.status === "stale") return this.#stale(claim, "fail");
+    // Retries and dead letters are worth a line at any level.
     if (result.status === "retry") {
       this.counters.retried++;
       logEvent(log, "inbound_email_queue_retry", { ...fields(), outcome: "retry", reason: error.code, retryAt: new Date(result.dueAt).toISOString() }, "warn");

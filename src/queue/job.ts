@@ -42,13 +42,12 @@ const base = {
   lastError: z.string().max(1024).optional(),
 };
 
-// A plain union: Microsoft has two job kinds (message, lifecycle) under one provider.
-export const jobSchema = z.union([
-  z.strictObject({ ...base, provider: z.literal("microsoft"), kind: z.literal("message").optional(), pointer: microsoftPointerSchema }),
-  z.strictObject({ ...base, provider: z.literal("microsoft"), kind: z.literal("lifecycle"), pointer: lifecyclePointerSchema }),
-  z.strictObject({ ...base, provider: z.literal("google"), kind: z.literal("message").optional(), pointer: googlePointerSchema }),
-  z.strictObject({ ...base, provider: z.literal("imap"), kind: z.literal("message").optional(), pointer: imapPointerSchema }),
-]);
+const microsoftMessageJob = z.strictObject({ ...base, provider: z.literal("microsoft"), kind: z.literal("message").optional(), pointer: microsoftPointerSchema });
+const microsoftLifecycleJob = z.strictObject({ ...base, provider: z.literal("microsoft"), kind: z.literal("lifecycle"), pointer: lifecyclePointerSchema });
+const googleJob = z.strictObject({ ...base, provider: z.literal("google"), kind: z.literal("message").optional(), pointer: googlePointerSchema });
+const imapJob = z.strictObject({ ...base, provider: z.literal("imap"), kind: z.literal("message").optional(), pointer: imapPointerSchema });
+
+export const jobSchema = z.union([microsoftMessageJob, microsoftLifecycleJob, googleJob, imapJob]);
 
 export type Job = z.infer<typeof jobSchema>;
 export type Provider = Job["provider"];
@@ -62,8 +61,19 @@ export type NewJob = Omit<Job, "jobId" | "schemaVersion" | "enqueuedAt" | "attem
   jobId?: string;
 };
 
+/** The one schema a value can match, picked by provider and kind: parsing against a union
+ * would try (and build errors for) every other shape first, on the queue's hot path. */
+function schemaFor(value: unknown) {
+  if (typeof value !== "object" || value === null) return jobSchema;
+  const { provider, kind } = value as { provider?: unknown; kind?: unknown };
+  if (provider === "imap") return imapJob;
+  if (provider === "google") return googleJob;
+  if (provider === "microsoft") return kind === "lifecycle" ? microsoftLifecycleJob : microsoftMessageJob;
+  return jobSchema;
+}
+
 export function parseJob(value: unknown): { ok: true; job: Job } | { ok: false; reason: string } {
-  const result = jobSchema.safeParse(value);
+  const result = schemaFor(value).safeParse(value);
   if (result.success) return { ok: true, job: result.data };
   const issue = result.error.issues[0];
   const where = issue?.path.length ? issue.path.join(".") : "job";

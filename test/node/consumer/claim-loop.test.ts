@@ -1,11 +1,14 @@
 // The claim loop against a real Redis: outcomes → ack / retry / dead-letter, heartbeats, waking.
 import { afterEach, describe, expect, it } from "vitest";
 import { inject } from "vitest";
+import type { Claim } from "../../../src/queue/queue.ts";
 import { Consumer, type JobHandler } from "../../../consumer/runtime/consumer.ts";
 import { permanent, retryable, sourceUnavailable } from "../../../consumer/runtime/errors.ts";
 import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { imapJob, locate, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
+
+const uidOf = (claim: Claim) => (claim.job.provider === "imap" ? claim.job.pointer.uid : 0);
 
 async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
   const end = Date.now() + ms;
@@ -35,7 +38,7 @@ describe.each(transports)("claim loop over %s", (transport) => {
   }
 
   it("processed and skipped outcomes are acked and logged with the job's identifiers", async () => {
-    const logs = start(async (claim) => (claim.job.pointer.uid === 2 ? { outcome: "skipped", reason: "source_unavailable:imap_message_not_found" } : { outcome: "processed", messages: [] }));
+    const logs = start(async (claim) => (uidOf(claim) === 2 ? { outcome: "skipped", reason: "source_unavailable:imap_message_not_found" } : { outcome: "processed", messages: [] }));
     const { jobs } = await q.queue.enqueue([1, 2, 3].map((uid) => ({ job: imapJob(uid) })));
     await until(() => consumer!.counters.acked + consumer!.counters.skipped === 3);
     for (const job of jobs) expect(await locate(q, job.jobId)).toEqual([]);
@@ -47,7 +50,7 @@ describe.each(transports)("claim loop over %s", (transport) => {
   it("classified errors: skip acks with the code, permanent dead-letters at once, transient retries then dead-letters", async () => {
     const seen = new Map<number, number>();
     const logs = start(async (claim) => {
-      const uid = claim.job.pointer.uid as number;
+      const uid = uidOf(claim);
       seen.set(uid, (seen.get(uid) ?? 0) + 1);
       if (uid === 1) throw sourceUnavailable("microsoft_message_not_found", "gone");
       if (uid === 2) throw permanent("imap_auth_failed", "bad password");
