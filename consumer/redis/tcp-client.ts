@@ -3,14 +3,20 @@
 import { Redis } from "ioredis";
 import { isNoScriptError, type LuaScript, type ScriptArg, type ScriptClient, type ScriptReply } from "../../src/queue/script.ts";
 
-export function createTcpRedis(url: string): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: 2,
+export function createTcpRedis(url: string, options: { failFast?: boolean } = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: options.failFast ? 0 : 2,
+    // A command-line call should say "unreachable" in seconds, not retry forever.
+    ...(options.failFast ? { connectTimeout: 2000, retryStrategy: () => null, enableOfflineQueue: true } : {}),
     // Measured: auto-pipelining halves throughput here (each claim and ack is one script call
     // already; grouping them only adds per-tick bookkeeping). See bench/results/queue.md.
     enableAutoPipelining: false,
     lazyConnect: false,
   });
+  // Connection errors reach callers as failed commands; without a listener ioredis would also
+  // print each reconnect attempt's error to stderr.
+  redis.on("error", () => undefined);
+  return redis;
 }
 
 export class TcpScriptClient implements ScriptClient {
@@ -43,6 +49,7 @@ export class WakeListener {
 
   constructor(url: string, key: string) {
     this.#redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+    this.#redis.on("error", () => undefined);
     this.#key = key;
   }
 

@@ -1,5 +1,8 @@
 import type { Command } from "commander";
+import { registerDlq } from "./dlq.ts";
+import { registerQueue } from "./queue.ts";
 
 export function registerCommands(program: Command): void {
-  void program;
+  registerQueue(program);
+  registerDlq(program);
 }

@@ -1,0 +1,82 @@
+import { InvalidArgumentError, type Command } from "commander";
+import { CliError, printJson, printTable, run } from "../output.ts";
+import { withQueue } from "../with-queue.ts";
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive whole number");
+  return n;
+};
+
+/** `ID` or `--all`, exactly one of them. */
+function target(id: string | undefined, all: boolean | undefined, verb: string): string {
+  if (id && all) throw new CliError(`dlq ${verb}: give an ID or --all, not both`, 2);
+  if (!id && !all) throw new CliError(`dlq ${verb}: give the ID of a dead letter, or --all`, 2);
+  return all ? "*" : id!;
+}
+
+export function registerDlq(program: Command): void {
+  const dlq = program.command("dlq").description("see and repair dead letters");
+
+  dlq
+    .command("list")
+    .description("dead letters, newest first")
+    .option("--limit <n>", "how many", positiveInt, 50)
+    .option("--json", "print JSON")
+    .action((options: { limit: number; json?: boolean }) =>
+      run(async () => {
+        const { total, records } = await withQueue((q) => q.deadLetters(0, options.limit));
+        if (options.json) return printJson({ total, records });
+        if (total === 0) return void process.stdout.write("no dead letters\n");
+        printTable(
+          records.map((r) => ({
+            id: r.id,
+            provider: typeof r.job?.provider === "string" ? r.job.provider : "-",
+            tenant: typeof r.job?.tenantId === "string" ? r.job.tenantId : "-",
+            attempts: r.attempts,
+            reason: r.reason,
+            dead: new Date(r.deadAt).toISOString(),
+          })),
+        );
+        if (total > records.length) process.stdout.write(`… ${total - records.length} more (--limit)\n`);
+      }),
+    );
+
+  dlq
+    .command("show <id>")
+    .description("one dead letter in full: job, attempts, last error, times")
+    .action((id: string) =>
+      run(async () => {
+        const { records } = await withQueue((q) => q.deadLetters(0, 100_000));
+        const record = records.find((r) => r.id === id);
+        if (!record) throw new CliError(`no dead letter with id ${id}`);
+        printJson(record);
+      }),
+    );
+
+  dlq
+    .command("requeue [id]")
+    .description("put one dead letter (or --all) back on the ready list, attempts reset")
+    .option("--all", "every dead letter")
+    .action((id: string | undefined, options: { all?: boolean }) =>
+      run(async () => {
+        const which = target(id, options.all, "requeue");
+        const n = await withQueue((q) => q.requeueDeadLetters(which));
+        if (n === 0 && which !== "*") throw new CliError(`no dead letter with id ${id} that can be requeued`);
+        process.stdout.write(`requeued ${n}\n`);
+      }),
+    );
+
+  dlq
+    .command("purge [id]")
+    .description("delete one dead letter (or --all) for good")
+    .option("--all", "every dead letter")
+    .action((id: string | undefined, options: { all?: boolean }) =>
+      run(async () => {
+        const which = target(id, options.all, "purge");
+        const n = await withQueue((q) => q.purgeDeadLetters(which));
+        if (n === 0 && which !== "*") throw new CliError(`no dead letter with id ${id}`);
+        process.stdout.write(`purged ${n}\n`);
+      }),
+    );
+}
