@@ -68,6 +68,10 @@ export interface MailboxCursors {
   gmailWatchExpiration?: string;
   imapUidValidity?: string;
   imapLastUid?: number;
+  /** INTERNALDATE (ISO) of the newest message sent on, and the Message-IDs sent with exactly that
+   * date: after a UIDVALIDITY change they tell what was already sent without trusting old UIDs. */
+  imapLastInternalDate?: string;
+  imapBoundaryMessageIds?: string[];
   graphSubscriptionId?: string;
   graphSubscriptionExpiresAt?: string;
   /** Set when a resolver found the mailbox out of sync (UIDVALIDITY change, Graph `missed`). */

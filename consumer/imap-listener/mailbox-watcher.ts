@@ -1,0 +1,198 @@
+// Watches one IMAP mailbox: IDLE (re-issued every few minutes, well inside the 29-minute limit),
+// and on every `exists` event and every (re)connect posts the UIDs above the stored cursor to
+// the ingress in batches. The cursor moves only after the ingress accepted a batch, so a crash
+// or an ingress outage re-sends rather than skips. A UIDVALIDITY change resets the cursor and
+// re-sends the whole folder (processing is idempotent by Message-ID): no silent loss.
+import { ImapFlow } from "imapflow";
+import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../runtime/handler.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { ImapNotification } from "./ingress-client.ts";
+
+export interface WatcherOptions {
+  mailbox: MailboxRecord;
+  directory: MailboxDirectory;
+  notify(notification: ImapNotification): Promise<void>;
+  log: Logger;
+  batchSize?: number;
+  /** How often IDLE is broken and re-issued. */
+  idleRestartMs?: number;
+  maxReconnectDelayMs?: number;
+}
+
+export class MailboxWatcher {
+  readonly providerId: string;
+  readonly #o: Required<WatcherOptions>;
+  readonly #credentials: ImapCredentials;
+  #client: ImapFlow | undefined;
+  #stopped = false;
+  #catchUp: Promise<void> = Promise.resolve();
+  #pending = false;
+  #loop: Promise<void> | undefined;
+  /** Resolves the wait between reconnects early when stopping. */
+  #wakeUp: (() => void) | undefined;
+
+  constructor(options: WatcherOptions) {
+    if (options.mailbox.credentials.type !== "imap") throw new TypeError(`provider ${options.mailbox.providerId} is not an IMAP mailbox`);
+    this.#credentials = options.mailbox.credentials;
+    this.providerId = options.mailbox.providerId;
+    this.#o = { batchSize: 500, idleRestartMs: 5 * 60_000, maxReconnectDelayMs: 60_000, ...options };
+  }
+
+  get folder(): string {
+    return this.#credentials.folder ?? "INBOX";
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wakeUp?.();
+    await this.#client?.logout().catch(() => undefined);
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    let delay = 500;
+    while (!this.#stopped) {
+      try {
+        await this.#session();
+        delay = 500;
+      } catch (error) {
+        this.#o.log.warn({ event: "imap_listener_error", providerId: this.providerId, err: error }, "IMAP watch failed; reconnecting");
+      }
+      if (this.#stopped) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.#wakeUp = () => (clearTimeout(timer), resolve());
+      });
+      delay = Math.min(this.#o.maxReconnectDelayMs, delay * 2);
+    }
+  }
+
+  /** One connection: connect, select, catch up, then follow `exists` events until it closes. */
+  async #session(): Promise<void> {
+    const c = this.#credentials;
+    const client = new ImapFlow({
+      host: c.host,
+      port: c.port,
+      secure: c.secure,
+      auth: c.accessToken ? { user: c.user, accessToken: c.accessToken } : { user: c.user, pass: c.password ?? "" },
+      logger: false,
+      maxIdleTime: this.#o.idleRestartMs,
+      autoIdleDelay: 500,
+    });
+    this.#client = client;
+    const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
+    client.on("error", (error: unknown) => this.#o.log.warn({ event: "imap_listener_connection_error", providerId: this.providerId, err: error }, "IMAP connection error"));
+    await client.connect();
+    try {
+      await client.mailboxOpen(this.folder, { readOnly: true });
+      client.on("exists", () => this.#scheduleCatchUp(client));
+      this.#o.log.info({ event: "imap_listener_watching", providerId: this.providerId, folder: this.folder }, "watching mailbox");
+      await this.#scheduleCatchUp(client);
+      await closed;
+    } finally {
+      this.#client = undefined;
+      if (client.usable) await client.logout().catch(() => undefined);
+    }
+    if (!this.#stopped) throw new Error("IMAP connection closed");
+  }
+
+  /** Catch-ups run one at a time; events that arrive meanwhile fold into one more run. */
+  #scheduleCatchUp(client: ImapFlow): Promise<void> {
+    if (this.#pending) return this.#catchUp;
+    this.#pending = true;
+    this.#catchUp = this.#catchUp
+      .then(async () => {
+        this.#pending = false;
+        await this.#catchUpOnce(client);
+      })
+      .catch((error: unknown) => {
+        this.#o.log.warn({ event: "imap_listener_catch_up_failed", providerId: this.providerId, err: error }, "catch-up failed; will retry on reconnect");
+        client.close(); // reconnect, which catches up again from the stored cursor
+      });
+    return this.#catchUp;
+  }
+
+  async #catchUpOnce(client: ImapFlow): Promise<void> {
+    const opened = client.mailbox;
+    if (!opened) throw new Error("no mailbox selected");
+    const uidValidity = String(opened.uidValidity);
+    const record = await this.#o.directory.get(this.providerId);
+    if (!record) throw new Error(`provider ${this.providerId} no longer exists`);
+    const cursors = record.cursors;
+    let messages: SeenMessage[];
+    if (cursors.imapUidValidity === undefined || cursors.imapLastUid === undefined) {
+      // First watch of this mailbox: start with what arrives from now on, not its whole history.
+      const last = Math.max(0, (opened.uidNext ?? 1) - 1);
+      await this.#o.directory.updateCursors(this.providerId, { imapUidValidity: uidValidity, imapLastUid: last, needsResync: false });
+      messages = await this.#messagesAbove(client, last);
+    } else if (cursors.imapUidValidity !== uidValidity) {
+      this.#o.log.warn({ event: "imap_listener_uidvalidity_changed", providerId: this.providerId, from: cursors.imapUidValidity, to: uidValidity }, "UIDVALIDITY changed: old UIDs mean nothing now; resynchronising by arrival date");
+      messages = await this.#messagesAfter(client, cursors.imapLastInternalDate, cursors.imapBoundaryMessageIds ?? []);
+      if (messages.length === 0) await this.#o.directory.updateCursors(this.providerId, { imapUidValidity: uidValidity, imapLastUid: Math.max(0, (opened.uidNext ?? 1) - 1), needsResync: false });
+    } else {
+      messages = await this.#messagesAbove(client, cursors.imapLastUid);
+    }
+    let boundary = { date: cursors.imapLastInternalDate, ids: cursors.imapBoundaryMessageIds ?? [] };
+    for (let i = 0; i < messages.length; i += this.#o.batchSize) {
+      const batch = messages.slice(i, i + this.#o.batchSize);
+      await this.#o.notify({ providerId: this.providerId, mailbox: this.folder, uidValidity, uids: batch.map((m) => m.uid) });
+      boundary = advanceBoundary(boundary, batch);
+      await this.#o.directory.updateCursors(this.providerId, {
+        imapUidValidity: uidValidity,
+        imapLastUid: batch[batch.length - 1]!.uid,
+        ...(boundary.date ? { imapLastInternalDate: boundary.date } : {}),
+        imapBoundaryMessageIds: boundary.ids,
+        needsResync: false,
+      });
+      this.#o.log.info({ event: "imap_listener_notified", providerId: this.providerId, uids: batch.length, lastUid: batch[batch.length - 1]!.uid }, "new messages sent to the ingress");
+    }
+  }
+
+  async #messagesAbove(client: ImapFlow, lastUid: number): Promise<SeenMessage[]> {
+    const found = (await client.search({ uid: `${lastUid + 1}:*` }, { uid: true })) || [];
+    const uids = found.filter((uid) => uid > lastUid);
+    return uids.length === 0 ? [] : this.#describe(client, uids);
+  }
+
+  /** After a UIDVALIDITY change: the messages that arrived after the last one sent on. */
+  async #messagesAfter(client: ImapFlow, lastDate: string | undefined, boundaryIds: string[]): Promise<SeenMessage[]> {
+    const since = lastDate ? new Date(Date.parse(lastDate) - 24 * 3600_000) : undefined;
+    const found = (await client.search(since ? { since } : { all: true }, { uid: true })) || [];
+    if (found.length === 0) return [];
+    const last = lastDate ? Date.parse(lastDate) : -Infinity;
+    return (await this.#describe(client, found)).filter((m) => m.internalDate > last || (m.internalDate === last && !boundaryIds.includes(m.messageId)));
+  }
+
+  async #describe(client: ImapFlow, uids: number[]): Promise<SeenMessage[]> {
+    const out: SeenMessage[] = [];
+    for await (const message of client.fetch(uids.join(","), { uid: true, internalDate: true, envelope: true }, { uid: true })) {
+      const date = message.internalDate instanceof Date ? message.internalDate.getTime() : Date.parse(String(message.internalDate ?? ""));
+      out.push({ uid: message.uid, internalDate: Number.isFinite(date) ? date : 0, messageId: message.envelope?.messageId ?? `uid:${message.uid}` });
+    }
+    return out.sort((a, b) => a.uid - b.uid);
+  }
+}
+
+interface SeenMessage {
+  uid: number;
+  internalDate: number;
+  messageId: string;
+}
+
+function advanceBoundary(current: { date: string | undefined; ids: string[] }, batch: SeenMessage[]): { date: string | undefined; ids: string[] } {
+  let date = current.date ? Date.parse(current.date) : -Infinity;
+  let ids = current.ids;
+  for (const m of batch) {
+    if (m.internalDate > date) {
+      date = m.internalDate;
+      ids = [m.messageId];
+    } else if (m.internalDate === date && !ids.includes(m.messageId)) {
+      ids = [...ids, m.messageId];
+    }
+  }
+  return { date: Number.isFinite(date) ? new Date(date).toISOString() : undefined, ids };
+}

@@ -1,0 +1,169 @@
+// A private Dovecot IMAP server for tests: its own config, passwd-file users and Maildirs in a
+// temp directory, listening on a free loopback port. Real IMAP: UIDPLUS, IDLE, UIDVALIDITY.
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+export interface DovecotUser {
+  user: string;
+  password: string;
+}
+
+export interface Dovecot {
+  host: string;
+  port: number;
+  dir: string;
+  /** Deliver a message into a user's folder (as the LDA does, not over IMAP). */
+  deliver(user: string, raw: string | Uint8Array, folder?: string): Promise<void>;
+  setUidValidity(user: string, value: number, folder?: string): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function which(binary: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${binary}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const { connect } = await import("node:net");
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host: "127.0.0.1" });
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Dovecot did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
+  if (!which("dovecot") || !which("doveadm")) {
+    throw new Error("Dovecot is not installed: run `bash .ci/install-dovecot.sh` (Debian package dovecot-imapd)");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "inlet-dovecot-"));
+  chmodSync(dir, 0o755); // the auth process runs as nobody and must reach the passwd-file
+  const port = await freePort();
+  for (const sub of ["run", "state", "mail"]) mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(join(dir, "users"), users.map((u) => `${u.user}:{PLAIN}${u.password}:65534:65534::${join(dir, "mail", u.user)}`).join("\n") + "\n");
+  const conf = join(dir, "dovecot.conf");
+  writeFileSync(
+    conf,
+    `protocols = imap
+listen = 127.0.0.1
+base_dir = ${join(dir, "run")}
+state_dir = ${join(dir, "state")}
+log_path = ${join(dir, "dovecot.log")}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+first_valid_uid = 1
+default_login_user = nobody
+default_internal_user = nobody
+default_internal_group = nogroup
+passdb {
+  driver = passwd-file
+  args = ${join(dir, "users")}
+}
+userdb {
+  driver = passwd-file
+  args = ${join(dir, "users")}
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  chroot =
+}
+service anvil {
+  chroot =
+}
+`,
+  );
+  for (const u of users) mkdirSync(join(dir, "mail", u.user), { recursive: true });
+  execFileSync("chown", ["-R", "65534:65534", join(dir, "mail")]);
+
+  const start = async () => {
+    // dovecot daemonizes; its pipes would stay open, so give it none and wait for the parent to exit.
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn("dovecot", ["-c", conf], { stdio: "ignore" });
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`dovecot exited ${code}; see ${join(dir, "dovecot.log")}`))));
+    });
+    await waitForPort(port, 10_000);
+  };
+  const stopServer = async () => {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8").trim());
+    } catch {
+      return;
+    }
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const end = Date.now() + 10_000;
+    while (Date.now() < end) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    process.kill(pid, "SIGKILL");
+  };
+  await start();
+
+  return {
+    host: "127.0.0.1",
+    port,
+    dir,
+    async deliver(user, raw, folder = "INBOX") {
+      await new Promise<void>((resolve, reject) => {
+        const child = execFile("doveadm", ["-c", conf, "save", "-u", user, "-m", folder], (error) => (error ? reject(error) : resolve()));
+        child.stdin!.end(typeof raw === "string" ? raw : Buffer.from(raw));
+      });
+    },
+    async setUidValidity(user, value, folder = "INBOX") {
+      await run("doveadm", ["-c", conf, "mailbox", "update", "-u", user, "--uid-validity", String(value), folder]);
+    },
+    async restart() {
+      await stopServer();
+      await start();
+    },
+    async stop() {
+      await stopServer();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

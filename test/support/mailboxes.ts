@@ -1,0 +1,26 @@
+// An in-memory MailboxDirectory, for tests of the parts that only read credentials and move
+// cursors (the store's own tests cover the PostgreSQL implementation).
+import type { MailboxCursors, MailboxDirectory, MailboxRecord } from "../../consumer/runtime/handler.ts";
+
+export class MemoryDirectory implements MailboxDirectory {
+  readonly records = new Map<string, MailboxRecord>();
+
+  constructor(records: MailboxRecord[] = []) {
+    for (const r of records) this.records.set(r.providerId, structuredClone(r));
+  }
+
+  async get(providerId: string): Promise<MailboxRecord | undefined> {
+    const r = this.records.get(providerId);
+    return r ? structuredClone(r) : undefined;
+  }
+
+  async updateCursors(providerId: string, patch: MailboxCursors): Promise<void> {
+    const r = this.records.get(providerId);
+    if (!r) throw new Error(`no provider ${providerId}`);
+    r.cursors = { ...r.cursors, ...patch };
+  }
+
+  async list(kind?: MailboxRecord["kind"]): Promise<MailboxRecord[]> {
+    return [...this.records.values()].filter((r) => !kind || r.kind === kind).map((r) => structuredClone(r));
+  }
+}
