@@ -66,6 +66,17 @@ const deadLetterSchema = z.object({
 
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
 
+/** One notification item for the edge's ingest script (see lua/ingest-6.lua). */
+export interface IngestItem {
+  registryField: string;
+  job: NewJob;
+  secretHash?: string;
+  dedupeKey?: string;
+  historyId?: string;
+}
+
+export type IngestOutcome = "enqueued" | "unknown" | "forbidden" | "stale" | "duplicate";
+
 export interface EnqueueItem {
   job: NewJob;
   /** Repeats of this key within the dedupe TTL are dropped (ingress dedupe). */
@@ -122,6 +133,20 @@ export class PointerQueue {
     const { keys } = this;
     const reply = list(await this.#client.run(scripts.enqueue, [keys.ready, keys.wake, keys.dedupe], args));
     return { enqueued: num(reply[0]), duplicates: num(reply[1]), jobs };
+  }
+
+  /** The edge's one round trip: registry check, dedupe and enqueue, atomically. Jobs are built
+   * (and validated) here with placeholder tenantId/providerId ("-"): the script writes the
+   * registry entry's values into each job it enqueues. */
+  async ingest(provider: string, items: readonly IngestItem[], options: { requestGuard?: string; invalid?: number } = {}): Promise<{ replay: true } | { replay: false; outcomes: IngestOutcome[]; jobIds: string[] }> {
+    const now = Date.now();
+    const jobs = items.map((item) => PointerQueue.build(item.job, now));
+    const args: ScriptArg[] = [this.settings.dedupeTtlMs, options.requestGuard ?? "", provider, options.invalid ?? 0];
+    items.forEach((item, i) => args.push(item.registryField, item.secretHash ?? "", item.dedupeKey ?? "", item.historyId ?? "", JSON.stringify(jobs[i])));
+    const { keys } = this;
+    const reply = list(await this.#client.run(scripts.ingest, [keys.ready, keys.wake, keys.dedupe, keys.registry, keys.gmailHistory, keys.counters], args));
+    if (reply[0] === "replay") return { replay: true };
+    return { replay: false, outcomes: reply.map((r) => str(r) as IngestOutcome), jobIds: jobs.map((j) => j.jobId) };
   }
 
   async claim(options: { count?: number; woken?: boolean; promoteLimit?: number } = {}): Promise<ClaimResult> {
@@ -235,6 +260,14 @@ export class PointerQueue {
       oldestReadyAgeMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
       nextRetryAt: optionalTime(num(r[7])),
     };
+  }
+
+  /** Ingress counters by `<provider>:<outcome>` (enqueued, duplicate, stale, unknown, forbidden, invalid, replay). */
+  async ingressCounters(): Promise<Record<string, number>> {
+    const reply = list(await this.#client.run(scripts.counters, [this.keys.counters], []));
+    const out: Record<string, number> = {};
+    for (let i = 0; i + 1 < reply.length; i += 2) out[str(reply[i])] = num(reply[i + 1]);
+    return out;
   }
 
   async deadLetters(offset = 0, limit = 100): Promise<{ total: number; records: DeadLetter[] }> {

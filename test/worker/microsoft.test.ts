@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { countRedisCommands, scope } from "./support.ts";
+
+const json = (body: unknown) => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+function item(subscriptionId: string, clientState: string, messageId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    subscriptionId,
+    subscriptionExpirationDateTime: "2026-12-01T00:00:00Z",
+    clientState,
+    changeType: "created",
+    resource: `Users/mailbox-${subscriptionId}/Messages/${messageId}`,
+    tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+    resourceData: { "@odata.type": "#Microsoft.Graph.Message", "@odata.id": `Users/mailbox/Messages/${messageId}`, "@odata.etag": 'W/"CQAAABYAAAD"', id: messageId },
+    ...overrides,
+  };
+}
+
+describe("POST /webhooks/microsoft", () => {
+  it("answers the validation handshake with the exact decoded token as text/plain, on any method, also for lifecycle", async () => {
+    const s = scope();
+    const token = "Validation: Token <&> with spaces/and+plus=";
+    for (const [path, method] of [["/webhooks/microsoft", "POST"], ["/webhooks/microsoft", "GET"], ["/webhooks/microsoft/lifecycle", "POST"]] as const) {
+      const started = Date.now();
+      const res = await s.fetch(`${path}?validationToken=${encodeURIComponent(token)}`, { method, headers: { "content-type": "text/plain" } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(await res.text()).toBe(token);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+    expect(await s.ready()).toEqual([]);
+  });
+
+  it("happy path: a created message becomes one pointer with the immutable id, once", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1", "tenant-a", "provider-a");
+    const body = { value: [item("sub-1", "state-1", "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A")] };
+    const first = await s.fetch("/webhooks/microsoft", json(body));
+    expect(first.status).toBe(202);
+    const again = await s.fetch("/webhooks/microsoft", json(body)); // Graph repeats notifications
+    expect(again.status).toBe(202);
+    const ready = await s.ready();
+    expect(ready).toHaveLength(1);
+    expect(ready[0]).toMatchObject({
+      provider: "microsoft",
+      tenantId: "tenant-a",
+      providerId: "provider-a",
+      attempt: 0,
+      pointer: { subscriptionId: "sub-1", messageId: "AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A", resource: "Users/mailbox-sub-1/Messages/AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A", changeType: "created" },
+    });
+    expect(JSON.stringify(ready[0])).not.toContain("clientState");
+  });
+
+  it("a batch of 50 from 3 subscriptions, 5 with a wrong clientState and 3 duplicates: exactly the valid, distinct pointers, in one script call", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-a", "secret-a");
+    await s.registerMicrosoft("sub-b", "secret-b");
+    await s.registerMicrosoft("sub-c", "secret-c");
+    const subs = [["sub-a", "secret-a"], ["sub-b", "secret-b"], ["sub-c", "secret-c"]] as const;
+    const value = [];
+    for (let i = 0; i < 42; i++) {
+      const [sub, secret] = subs[i % 3]!;
+      value.push(item(sub, secret, `msg-${i}`));
+    }
+    for (let i = 0; i < 5; i++) value.push(item("sub-b", "not-the-secret", `forged-${i}`));
+    for (const i of [0, 1, 2]) value.push(item(subs[i % 3]![0], subs[i % 3]![1], `msg-${i}`)); // created + updated style repeats
+    expect(value).toHaveLength(50);
+
+    const { result: res, commands } = await countRedisCommands(() => s.fetch("/webhooks/microsoft", json({ value })));
+    expect(res.status).toBe(202);
+    expect(commands).toEqual(["evalsha"]);
+    const ids = (await s.ready()).map((j) => (j.pointer as { messageId: string }).messageId);
+    expect(ids.sort()).toEqual(Array.from({ length: 42 }, (_, i) => `msg-${i}`).sort());
+    expect(await s.counters()).toMatchObject({ "microsoft:enqueued": "42", "microsoft:forbidden": "5", "microsoft:duplicate": "3" });
+  });
+
+  it("drops and counts unknown subscriptions, missing clientState and non-created changes; answers 202", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1");
+    const res = await s.fetch("/webhooks/microsoft", json({ value: [item("sub-unknown", "x", "m1"), item("sub-1", "state-1", "m2", { clientState: null }), item("sub-1", "state-1", "m3", { changeType: "updated" }), item("sub-1", "state-1", "m4", { resourceData: null })] }));
+    expect(res.status).toBe(202);
+    expect(await s.ready()).toEqual([]);
+    expect(await s.counters()).toMatchObject({ "microsoft:unknown": "1", "microsoft:forbidden": "1", "microsoft:invalid": "2" });
+  });
+
+  it("lifecycle events become lifecycle jobs", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1", "tenant-a", "provider-a");
+    const res = await s.fetch("/webhooks/microsoft/lifecycle", json({ value: [{ subscriptionId: "sub-1", clientState: "state-1", lifecycleEvent: "subscriptionRemoved", tenantId: "t", subscriptionExpirationDateTime: "2026-12-01T00:00:00Z" }, { subscriptionId: "sub-1", clientState: "wrong", lifecycleEvent: "missed" }] }));
+    expect(res.status).toBe(202);
+    const ready = await s.ready();
+    expect(ready).toHaveLength(1);
+    expect(ready[0]).toMatchObject({ provider: "microsoft", kind: "lifecycle", tenantId: "tenant-a", providerId: "provider-a", pointer: { subscriptionId: "sub-1", lifecycleEvent: "subscriptionRemoved" } });
+  });
+
+  it("malformed bodies get a 4xx and enqueue nothing", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1");
+    const cases: [RequestInit, number][] = [
+      [{ method: "POST", headers: { "content-type": "application/json" }, body: "{not json" }, 400],
+      [json({ value: "nope" }), 400],
+      [json({ value: [] }), 400],
+      [json({ value: [{ clientState: "state-1" }] }), 400],
+      [{ method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ value: [item("sub-1", "state-1", "m")] }) }, 415],
+      [{ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ value: [item("sub-1", "state-1", "m".repeat(500))], pad: "x".repeat(1_100_000) }) }, 413],
+      [{ method: "PUT", headers: { "content-type": "application/json" }, body: "{}" }, 405],
+    ];
+    for (const [init, status] of cases) {
+      const res = await s.fetch("/webhooks/microsoft", init);
+      expect(res.status, JSON.stringify(init).slice(0, 80)).toBe(status);
+      expect(await res.json()).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+    }
+    expect(await s.ready()).toEqual([]);
+  });
+
+  it("answers 503 when Redis is unreachable, so Graph retries", async () => {
+    const s = scope();
+    const res = await s.fetch("/webhooks/microsoft", json({ value: [item("sub-1", "state-1", "m1")] }), { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: "store_unavailable" } });
+  });
+});
