@@ -74,6 +74,8 @@ export interface MailboxCursors {
   imapBoundaryMessageIds?: string[];
   graphSubscriptionId?: string;
   graphSubscriptionExpiresAt?: string;
+  /** The random clientState the subscription was created with (the edge registry keeps only its hash). */
+  graphClientState?: string;
   /** Set when a resolver found the mailbox out of sync (UIDVALIDITY change, Graph `missed`). */
   needsResync?: boolean;
 }

@@ -1,0 +1,14 @@
+// The one database interface processing and the admin CLI use; PostgreSQL (pg) and embedded
+// PGlite both implement it with the same SQL.
+export type SqlValue = string | number | boolean | null | Uint8Array | Date | string[] | Record<string, unknown>;
+
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: "postgres" | "pglite";
+  /** Run `body` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(body: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

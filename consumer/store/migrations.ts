@@ -1,0 +1,129 @@
+// Versioned schema migrations, applied at start, once, under an advisory lock so that several
+// consumers starting together do not race. Append new versions; never edit an applied one.
+import type { Db } from "./db.ts";
+
+export const migrations: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: "tenants, mailboxes, tickets, comments, documents, processed messages",
+    sql: `
+      CREATE TABLE tenants (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE mailbox_providers (
+        id text PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants(id),
+        kind text NOT NULL CHECK (kind IN ('microsoft', 'google', 'imap')),
+        address text NOT NULL,
+        -- How to reach the mailbox. Secrets are referenced (env:NAME) where the operator wants them
+        -- outside the database; the consumer resolves references when it reads the row.
+        credentials jsonb NOT NULL,
+        -- Gmail history id and watch expiry, IMAP UIDVALIDITY and last UID, Graph subscription id,
+        -- expiry and clientState: see MailboxCursors in consumer/runtime/handler.ts.
+        cursors jsonb NOT NULL DEFAULT '{}'::jsonb,
+        bulk_mail_opens_tickets boolean NOT NULL DEFAULT false,
+        status text NOT NULL DEFAULT 'active',
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (tenant_id, kind, address)
+      );
+      CREATE TABLE contacts (
+        id bigserial PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants(id),
+        email text NOT NULL,
+        name text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (tenant_id, email)
+      );
+      CREATE TABLE ticket_counters (
+        tenant_id text PRIMARY KEY REFERENCES tenants(id),
+        last_number bigint NOT NULL
+      );
+      CREATE TABLE tickets (
+        id bigserial PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants(id),
+        number bigint NOT NULL,
+        subject text NOT NULL,
+        status text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'pending', 'closed')),
+        requester_id bigint REFERENCES contacts(id),
+        mailbox_provider_id text,
+        message_id text,
+        description_text text NOT NULL,
+        description_full_text text NOT NULL,
+        description_html text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (tenant_id, number)
+      );
+      -- Every RFC Message-ID a ticket holds: received, sent, or named in References of its mail.
+      CREATE TABLE ticket_message_ids (
+        tenant_id text NOT NULL,
+        message_id text NOT NULL,
+        ticket_id bigint NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+        direction text NOT NULL CHECK (direction IN ('received', 'sent', 'referenced')),
+        PRIMARY KEY (tenant_id, message_id)
+      );
+      CREATE TABLE ticket_comments (
+        id bigserial PRIMARY KEY,
+        ticket_id bigint NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+        author_id bigint REFERENCES contacts(id),
+        body_text text NOT NULL,
+        full_text text NOT NULL,
+        body_html text,
+        is_internal_note boolean NOT NULL DEFAULT false,
+        message_id text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX ticket_comments_ticket ON ticket_comments (ticket_id);
+      CREATE TABLE documents (
+        id bigserial PRIMARY KEY,
+        tenant_id text NOT NULL,
+        ticket_id bigint NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+        comment_id bigint REFERENCES ticket_comments(id) ON DELETE CASCADE,
+        filename text NOT NULL,
+        content_type text NOT NULL,
+        size integer NOT NULL,
+        sha256 text NOT NULL,
+        content bytea NOT NULL,
+        content_id text,
+        inline boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX documents_ticket ON documents (ticket_id);
+      -- The idempotency record: written in the same transaction as the effects it stands for.
+      CREATE TABLE email_processed_messages (
+        id bigserial PRIMARY KEY,
+        tenant_id text NOT NULL,
+        identity text NOT NULL,
+        provider text NOT NULL,
+        provider_id text,
+        provider_message_id text,
+        status text NOT NULL CHECK (status IN ('ticket', 'comment', 'note', 'skipped')),
+        reason text,
+        ticket_id bigint REFERENCES tickets(id) ON DELETE SET NULL,
+        comment_id bigint,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (tenant_id, identity)
+      );
+    `,
+  },
+];
+
+const LOCK_KEY = 727_101; // any constant shared by every Inlet process
+
+export async function migrate(db: Db): Promise<number[]> {
+  await db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+    const applied = new Set((await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
+    const done: number[] = [];
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      for (const statement of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+      done.push(m.version);
+    }
+    return done;
+  });
+}

@@ -1,0 +1,84 @@
+// Every committed fixture: its parse, its classification, and what processing makes of it when
+// the corpus arrives in order at one helpdesk mailbox.
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { classify } from "../../../consumer/mime/classify.ts";
+import { parseMessage } from "../../../consumer/mime/parse.ts";
+import { stripQuotedReply } from "../../../consumer/mime/quoted-reply.ts";
+import { createProcessor } from "../../../consumer/processing/processor.ts";
+import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
+import { testDatabase, type TestDatabase } from "../../support/database.ts";
+
+interface Expectation {
+  file: string;
+  classification: string;
+  bulk: boolean;
+  messageId?: string | null;
+  inReplyTo?: string;
+  from?: string;
+  subject?: string;
+  replyText?: string;
+  replyTextStartsWith?: string;
+  textContains?: string;
+  attachments?: { filename: string; contentType: string; inline: boolean; contentId?: string }[];
+  effect: string;
+  ticket?: string;
+}
+
+const dir = "test/fixtures/mail";
+const expected = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as { helpdeskAddress: string; fixtures: Expectation[] };
+const raw = (file: string) => new Uint8Array(readFileSync(`${dir}/${file}`));
+
+describe("fixture corpus", () => {
+  it("has at least 40 real-format messages", () => {
+    expect(expected.fixtures.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it.each(expected.fixtures.map((f) => [f.file, f] as const))("%s parses and classifies as expected", async (file, e) => {
+    const parsed = await parseMessage(raw(file));
+    const verdict = classify(parsed, [expected.helpdeskAddress]);
+    expect(verdict.classification).toBe(e.classification);
+    expect(verdict.bulk).toBe(e.bulk);
+    if (e.messageId !== undefined) expect(parsed.messageId ?? null).toBe(e.messageId);
+    if (e.inReplyTo) expect(parsed.inReplyTo).toBe(e.inReplyTo);
+    if (e.from) expect(parsed.from?.address).toBe(e.from);
+    if (e.subject) expect(parsed.subject).toBe(e.subject);
+    if (e.replyText) expect(stripQuotedReply(parsed.text)).toBe(e.replyText);
+    if (e.replyTextStartsWith) expect(stripQuotedReply(parsed.text).startsWith(e.replyTextStartsWith)).toBe(true);
+    if (e.textContains) expect(parsed.text).toContain(e.textContains);
+    if (e.attachments) {
+      expect(parsed.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, inline: a.inline, ...(a.contentId ? { contentId: a.contentId } : {}) }))).toEqual(e.attachments);
+      for (const a of parsed.attachments) expect(a.size).toBe(a.content.byteLength);
+    }
+  });
+});
+
+describe("fixture corpus through processing (PostgreSQL)", () => {
+  let t: TestDatabase;
+  let providerId: string;
+  beforeAll(async () => {
+    t = await testDatabase("postgres");
+    providerId = await new Mailboxes(t.db).add({ tenantId: "acme", kind: "imap", address: expected.helpdeskAddress, credentials: { type: "imap", host: "127.0.0.1", port: 143, secure: false, user: expected.helpdeskAddress, password: "x" } });
+  });
+  afterAll(async () => t.drop());
+
+  it("each message becomes the ticket, comment, note or skip its expectation names, in order", async () => {
+    const processor = createProcessor({ db: t.db, directory: new Mailboxes(t.db) });
+    const ticketOf = new Map<string, string>();
+    for (const [i, e] of expected.fixtures.entries()) {
+      const outcome = await processor.process({ provider: "imap", tenantId: "acme", providerId, providerMessageId: `1:${i + 1}`, raw: raw(e.file) });
+      if (e.effect.startsWith("skipped:")) {
+        expect(outcome, e.file).toEqual({ outcome: "skipped", reason: e.effect.slice(8) });
+        continue;
+      }
+      expect(outcome, e.file).toMatchObject({ outcome: "processed", effect: e.effect });
+      const ticketId = outcome.outcome === "processed" ? outcome.ticketId! : "";
+      if (e.effect === "ticket") ticketOf.set(e.file, ticketId);
+      else expect(ticketId, e.file).toBe(ticketOf.get(e.ticket!));
+    }
+    const [docs] = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM documents");
+    expect(docs!.n).toBe(expected.fixtures.reduce((n, f) => n + (f.attachments?.length ?? 0), 0));
+    const [note] = await t.db.query<{ is_internal_note: boolean; status: string }>("SELECT c.is_internal_note, t.status FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id WHERE c.message_id = 'OOF-A9@customer.example'");
+    expect(note).toEqual({ is_internal_note: true, status: "open" });
+  });
+});
