@@ -116,11 +116,17 @@ async function apply(
     effect = { status: "ticket", ticketId };
   }
   if (dropped.length > 0) {
-    const note = `Attachments not stored (over ${Math.round(settings.limits.maxAttachmentBytes / 1024 / 1024)} MB): ${dropped.map((a) => `${a.filename} (${a.size} bytes)`).join(", ")}`;
+    const note = `Attachments not stored (over ${formatBytes(settings.limits.maxAttachmentBytes)} each): ${dropped.map((a) => `${a.filename} (${formatBytes(a.size)})`).join(", ")}`;
     await tx.query("INSERT INTO ticket_comments (ticket_id, body_text, full_text, is_internal_note) VALUES ($1, $2, $2, true)", [effect.ticketId, note]);
   }
   await rememberMessageIds(tx, message.tenantId, effect.ticketId, parsed);
   return effect;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1).replace(/\.0$/, "")} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1).replace(/\.0$/, "")} KB`;
+  return `${n} bytes`;
 }
 
 /** In-Reply-To first, then References (newest first), then the subject token. */
