@@ -22,6 +22,9 @@ export interface Dovecot {
   deliver(user: string, raw: string | Uint8Array, folder?: string): Promise<void>;
   setUidValidity(user: string, value: number, folder?: string): Promise<void>;
   restart(): Promise<void>;
+  /** Crash the server (every process, open sessions too), keeping its mail, until resume(). */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -119,6 +122,22 @@ service anvil {
     });
     await waitForPort(port, 10_000);
   };
+  /** Kill the master and every process of its group, open IMAP sessions included (a crash). */
+  const crash = async () => {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8").trim());
+    } catch {
+      return;
+    }
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      process.kill(pid, "SIGKILL");
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    rmSync(join(dir, "run", "master.pid"), { force: true });
+  };
   const stopServer = async () => {
     let pid: number;
     try {
@@ -161,6 +180,8 @@ service anvil {
       await stopServer();
       await start();
     },
+    halt: crash,
+    resume: start,
     async stop() {
       await stopServer();
       rmSync(dir, { recursive: true, force: true });

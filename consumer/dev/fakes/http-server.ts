@@ -1,0 +1,83 @@
+// A tiny routing HTTP server for the local provider fakes (used by tests, `inlet dev` and `inlet demo`).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+export interface FakeRequest {
+  method: string;
+  url: URL;
+  headers: IncomingMessage["headers"];
+  body: Buffer;
+}
+
+export type FakeResponse = { status: number; headers?: Record<string, string>; body?: string | Buffer | object };
+export type Handler = (req: FakeRequest, match: RegExpExecArray) => FakeResponse | Promise<FakeResponse>;
+
+export interface FakeServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startFakeServer(routes: [method: string, path: RegExp, handler: Handler][], port = 0): Promise<FakeServer> {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://fake");
+      const request: FakeRequest = { method: req.method ?? "GET", url, headers: req.headers, body: Buffer.concat(chunks) };
+      for (const [method, path, handler] of routes) {
+        const match = method === request.method ? path.exec(url.pathname) : null;
+        if (!match) continue;
+        Promise.resolve(handler(request, match)).then(
+          (response) => send(res, response),
+          (error: unknown) => send(res, { status: 500, body: { error: { code: "fake_error", message: String(error) } } }),
+        );
+        return;
+      }
+      send(res, { status: 404, body: { error: { code: "NotFound", message: `no fake route for ${request.method} ${url.pathname}` } } });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const address = server.address();
+  return {
+    url: `http://127.0.0.1:${typeof address === "object" && address ? address.port : port}`,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+function send(res: ServerResponse, response: FakeResponse): void {
+  const body = response.body === undefined ? "" : typeof response.body === "string" || Buffer.isBuffer(response.body) ? response.body : JSON.stringify(response.body);
+  const type = response.body !== undefined && typeof response.body === "object" && !Buffer.isBuffer(response.body) ? { "content-type": "application/json" } : {};
+  res.writeHead(response.status, { ...type, ...response.headers });
+  res.end(body);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fault to inject on one resource: an HTTP status (with Retry-After), or a delay. */
+export interface Fault {
+  status?: number;
+  retryAfter?: string;
+  delayMs?: number;
+  /** How many requests it applies to before the resource behaves again (default: always). */
+  times?: number;
+}
+
+export class Faults {
+  readonly #faults = new Map<string, Fault>();
+
+  set(key: string, fault: Fault): void {
+    this.#faults.set(key, { ...fault });
+  }
+
+  /** The fault to apply now, if any (counting down `times`). */
+  async apply(key: string): Promise<FakeResponse | undefined> {
+    const fault = this.#faults.get(key);
+    if (!fault) return undefined;
+    if (fault.times !== undefined) {
+      if (fault.times <= 0) return undefined;
+      fault.times--;
+    }
+    if (fault.delayMs) await sleep(fault.delayMs);
+    if (!fault.status) return undefined;
+    return { status: fault.status, headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : {}, body: { error: { code: fault.status === 429 ? "TooManyRequests" : "ServiceUnavailable", message: "injected fault" } } };
+  }
+}
