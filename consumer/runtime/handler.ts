@@ -66,6 +66,8 @@ export type MailboxCredentials = MicrosoftCredentials | GoogleCredentials | Imap
 export interface MailboxCursors {
   gmailHistoryId?: string;
   gmailWatchExpiration?: string;
+  /** The Pub/Sub topic the Gmail watch publishes to (renewals reuse it). */
+  gmailTopic?: string;
   imapUidValidity?: string;
   imapLastUid?: number;
   /** INTERNALDATE (ISO) of the newest message sent on, and the Message-IDs sent with exactly that

@@ -14,6 +14,7 @@ const credentialsSchema = z.discriminatedUnion("type", [
 const cursorsSchema = z.looseObject({
   gmailHistoryId: z.string().optional(),
   gmailWatchExpiration: z.string().optional(),
+  gmailTopic: z.string().optional(),
   imapUidValidity: z.string().optional(),
   imapLastUid: z.number().optional(),
   imapLastInternalDate: z.string().optional(),

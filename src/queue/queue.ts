@@ -262,6 +262,16 @@ export class PointerQueue {
     };
   }
 
+  /** Write a provider registry entry for the edge (see registry.ts), replacing `replaces` if given. */
+  async setRegistryEntry(field: string, value: string, replaces = ""): Promise<void> {
+    await this.#client.run(scripts.registrySet, [this.keys.registry], [field, value, replaces]);
+  }
+
+  /** Remove a registry entry: the edge then refuses that provider's notifications. */
+  async removeRegistryEntry(field: string): Promise<boolean> {
+    return num(await this.#client.run(scripts.registrySet, [this.keys.registry], [field, "", ""])) > 0;
+  }
+
   /** Ingress counters by `<provider>:<outcome>` (enqueued, duplicate, stale, unknown, forbidden, invalid, replay). */
   async ingressCounters(): Promise<Record<string, number>> {
     const reply = list(await this.#client.run(scripts.counters, [this.keys.counters], []));

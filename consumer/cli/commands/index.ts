@@ -1,10 +1,14 @@
 import type { Command } from "commander";
+import { registerConsumer } from "./consumer.ts";
 import { registerDlq } from "./dlq.ts";
 import { registerParse } from "./parse.ts";
+import { registerProviders } from "./providers.ts";
 import { registerQueue } from "./queue.ts";
 
 export function registerCommands(program: Command): void {
+  registerConsumer(program);
   registerQueue(program);
   registerDlq(program);
   registerParse(program);
+  registerProviders(program);
 }

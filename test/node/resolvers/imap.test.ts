@@ -6,7 +6,7 @@ import { createImapResolver } from "../../../consumer/resolvers/imap.ts";
 import { InletError } from "../../../consumer/runtime/errors.ts";
 import type { MailboxRecord } from "../../../consumer/runtime/handler.ts";
 import type { Job } from "../../../src/queue/job.ts";
-import { startDovecot, type Dovecot } from "../../support/dovecot.ts";
+import { startDovecot, type Dovecot } from "../../../consumer/dev/dovecot.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { buildMail } from "../../support/mail.ts";
 import { RecordingProcessor } from "../../support/recording-processor.ts";

@@ -1,4 +1,4 @@
-// A private Dovecot IMAP server for tests: its own config, passwd-file users and Maildirs in a
+// A private Dovecot IMAP server (tests, and the local stack when Dovecot is installed): its own config, passwd-file users and Maildirs in a
 // temp directory, listening on a free loopback port. Real IMAP: UIDPLUS, IDLE, UIDVALIDITY.
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
