@@ -15,6 +15,9 @@ import { ImapListener } from "./imap-listener/listener.ts";
 import { TcpScriptClient, createTcpRedis } from "./redis/tcp-client.ts";
 import { UpstashScriptClient, createUpstashRedis } from "../src/queue/upstash.ts";
 import type { ScriptClient } from "../src/queue/script.ts";
+import type { PointerQueue } from "../src/queue/queue.ts";
+import type { Db } from "./store/db.ts";
+import type { ProviderContext } from "./providers/context.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -27,6 +30,10 @@ const int = (env: Env, name: string, fallback: number) => {
 export interface ConsumerApp {
   consumer: Consumer;
   listener: ImapListener | undefined;
+  db: Db;
+  mailboxes: Mailboxes;
+  queue: PointerQueue;
+  providerContext: ProviderContext;
   stop(): Promise<void>;
 }
 
@@ -42,7 +49,7 @@ export async function startConsumerApp(env: Env, log: Logger): Promise<ConsumerA
     directory: mailboxes,
     limits: { maxMessageBytes: int(env, "INLET_MAX_MESSAGE_BYTES", 25 * 1024 * 1024), maxAttachmentBytes: int(env, "INLET_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024) },
   });
-  const providerContext = { mailboxes, queue: connection.queue, endpoints, tokens, ingressUrl: env.INGRESS_URL, log };
+  const providerContext: ProviderContext = { mailboxes, queue: connection.queue, endpoints, tokens, ingressUrl: env.INGRESS_URL, log };
   const consumer = new Consumer({
     queue: connection.queue,
     handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext) }),
@@ -81,6 +88,10 @@ export async function startConsumerApp(env: Env, log: Logger): Promise<ConsumerA
   return {
     consumer,
     listener,
+    db,
+    mailboxes,
+    queue: connection.queue,
+    providerContext,
     async stop() {
       clearInterval(renewTimer);
       reclaimer.stop();

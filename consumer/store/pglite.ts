@@ -1,10 +1,35 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { Db, Queryable, SqlValue } from "./db.ts";
 
-/** Embedded PostgreSQL (WASM) in `dataDir`; one process at a time may open a data directory. */
+/** Only one process may open a PGlite data directory: two would corrupt it. A lock file with the
+ * owner's pid says who has it; a lock whose process is gone is taken over. */
+function lock(dataDir: string): () => void {
+  const file = join(dataDir, "inlet.lock");
+  try {
+    writeFileSync(file, String(process.pid), { flag: "wx" });
+  } catch {
+    const owner = Number(readFileSync(file, "utf8"));
+    let alive = false;
+    try {
+      alive = owner !== process.pid && process.kill(owner, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new Error(`the embedded database ${dataDir} is in use by process ${owner} (is \`inlet dev\` or \`inlet consumer\` running?). Stop it, or set DATABASE_URL to share a PostgreSQL.`);
+    writeFileSync(file, String(process.pid));
+  }
+  return () => rmSync(file, { force: true });
+}
+
+/** Embedded PostgreSQL (WASM) in `dataDir` (in memory when undefined). */
 export async function openPglite(dataDir: string | undefined): Promise<Db> {
-  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  let unlock = () => {};
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    unlock = lock(dataDir);
+  }
   const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
   const query = async <Row>(client: Pick<PGlite, "query">, sql: string, params: readonly SqlValue[] = []) =>
     (await client.query<Row>(sql, params as unknown[])).rows.map(normaliseRow) as Row[];
@@ -12,7 +37,10 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     kind: "pglite",
     query: (sql, params) => query(pg, sql, params),
     transaction: (body) => pg.transaction((tx) => body({ query: (sql, params) => query(tx, sql, params) } satisfies Queryable)),
-    close: () => pg.close(),
+    close: async () => {
+      await pg.close();
+      unlock();
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { TestProject } from "vitest/node";
-import { startJwksServer } from "../support/jwks.ts";
+import { startJwksServer } from "../../consumer/dev/fakes/jwks.ts";
 
 /** The bridge runs as its own Node process: this file is loaded with the Worker project's
  * resolve conditions, under which Node-only clients such as ioredis do not resolve. */

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerConsumer } from "./consumer.ts";
+import { registerDev } from "./dev.ts";
 import { registerDlq } from "./dlq.ts";
 import { registerParse } from "./parse.ts";
 import { registerProviders } from "./providers.ts";
@@ -7,6 +8,7 @@ import { registerQueue } from "./queue.ts";
 
 export function registerCommands(program: Command): void {
   registerConsumer(program);
+  registerDev(program);
   registerQueue(program);
   registerDlq(program);
   registerParse(program);
