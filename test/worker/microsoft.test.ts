@@ -120,3 +120,30 @@ describe("POST /webhooks/microsoft", () => {
     expect(await res.json()).toMatchObject({ error: { code: "store_unavailable" } });
   });
 });
+
+describe("validationTokens on rich notifications", () => {
+  const APP_ID = "11111111-2222-3333-4444-555555555555";
+  const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+  async function token(claims: Record<string, unknown>) {
+    const { importJWK, SignJWT } = await import("jose");
+    const { testEnv } = await import("./support.ts");
+    const key = JSON.parse(testEnv.SIGNING_JWK) as { kid: string };
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: `https://sts.windows.net/${TENANT}/`, aud: APP_ID, azp: "0bf30f3b-4a52-48df-9a82-234910c4a086", iat: now, exp: now + 3600, ...claims }).setProtectedHeader({ alg: "RS256", kid: key.kid }).sign(await importJWK(key, "RS256"));
+  }
+
+  it("verifies them with jose when present: genuine ones pass, forged ones are refused with 401", async () => {
+    const { testEnv } = await import("./support.ts");
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1");
+    const overrides = { MICROSOFT_APP_ID: APP_ID, MICROSOFT_JWKS_URL: testEnv.GOOGLE_JWKS_URL };
+    const body = (tokens: string[]) => json({ value: [item("sub-1", "state-1", "rich-1")], validationTokens: tokens });
+    expect((await s.fetch("/webhooks/microsoft", body([await token({})]), overrides)).status).toBe(202);
+    expect((await s.fetch("/webhooks/microsoft", body([await token({ aud: "someone-else" })]), overrides)).status).toBe(401);
+    expect((await s.fetch("/webhooks/microsoft", body([await token({ azp: "not-graph" })]), overrides)).status).toBe(401);
+    expect((await s.fetch("/webhooks/microsoft", body([await token({ iss: "https://sts.windows.net/other-tenant/" })]), overrides)).status).toBe(401);
+    expect((await s.fetch("/webhooks/microsoft", body(["garbage"]), overrides)).status).toBe(401);
+    expect(await s.ready()).toHaveLength(1);
+  });
+});

@@ -82,3 +82,29 @@ describe("fixture corpus through processing (PostgreSQL)", () => {
     expect(note).toEqual({ is_internal_note: true, status: "open" });
   });
 });
+
+describe("a 20 MB attachment (generated at test time from a small template)", () => {
+  it("parses with the attachment intact, and with the default limits is skipped deterministically as too large", async () => {
+    const template = readFileSync(`${dir}/24-pdf-attachment.eml`, "utf8");
+    const big = Buffer.alloc(20 * 1024 * 1024, 7).toString("base64").replace(/.{76}/g, "$&\r\n");
+    const raw = new TextEncoder().encode(template.replace(/(filename="contract\.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n)[^-]+/, `$1${big}\r\n`));
+    const parsed = await parseMessage(raw);
+    expect(parsed.attachments[0]).toMatchObject({ filename: "contract.pdf", size: 20 * 1024 * 1024 });
+    const t = await testDatabase("pglite");
+    try {
+      const mailboxes = new Mailboxes(t.db);
+      const providerId = await mailboxes.add({ tenantId: "acme", kind: "imap", address: expected.helpdeskAddress, credentials: { type: "imap", host: "h", port: 1, secure: false, user: "u", password: "p" } });
+      const processor = createProcessor({ db: t.db, directory: mailboxes });
+      const message = { provider: "imap" as const, tenantId: "acme", providerId, providerMessageId: "1:20mb", raw };
+      expect(raw.byteLength).toBeGreaterThan(25 * 1024 * 1024); // base64 makes 20 MB into ~27 MB of mail
+      expect(await processor.process(message)).toEqual({ outcome: "skipped", reason: "message_too_large" });
+      expect(await processor.process(message)).toEqual({ outcome: "skipped", reason: "message_too_large" });
+      const generous = createProcessor({ db: t.db, directory: mailboxes, limits: { maxMessageBytes: 40 * 1024 * 1024, maxAttachmentBytes: 30 * 1024 * 1024 } });
+      expect(await generous.process({ ...message, providerMessageId: "1:20mb-b", raw: new TextEncoder().encode(new TextDecoder().decode(raw).replace("K24@customer.example", "K24-big@customer.example")) })).toMatchObject({ outcome: "processed", effect: "ticket" });
+      const [doc] = await t.db.query<{ size: number }>("SELECT size FROM documents");
+      expect(doc!.size).toBe(20 * 1024 * 1024);
+    } finally {
+      await t.drop();
+    }
+  });
+});
