@@ -57,7 +57,7 @@ describe("POST /webhooks/microsoft", () => {
     await s.registerMicrosoft("sub-b", "secret-b");
     await s.registerMicrosoft("sub-c", "secret-c");
     const subs = [["sub-a", "secret-a"], ["sub-b", "secret-b"], ["sub-c", "secret-c"]] as const;
-    const value = [];
+    const value: ReturnType<typeof item>[] = [];
     for (let i = 0; i < 42; i++) {
       const [sub, secret] = subs[i % 3]!;
       value.push(item(sub, secret, `msg-${i}`));
@@ -66,7 +66,7 @@ describe("POST /webhooks/microsoft", () => {
     for (const i of [0, 1, 2]) value.push(item(subs[i % 3]![0], subs[i % 3]![1], `msg-${i}`)); // created + updated style repeats
     expect(value).toHaveLength(50);
 
-    const { result: res, commands } = await countRedisCommands(() => s.fetch("/webhooks/microsoft", json({ value })));
+    const { result: res, commands } = await countRedisCommands(async () => s.fetch("/webhooks/microsoft", json({ value })));
     expect(res.status).toBe(202);
     expect(commands).toEqual(["evalsha"]);
     const ids = (await s.ready()).map((j) => (j.pointer as { messageId: string }).messageId);
