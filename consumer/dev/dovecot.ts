@@ -122,14 +122,17 @@ service anvil {
     });
     await waitForPort(port, 10_000);
   };
+  const masterPid = (): number | undefined => {
+    try {
+      return Number(readFileSync(join(dir, "run", "master.pid"), "utf8").trim());
+    } catch {
+      return undefined;
+    }
+  };
   /** Kill the master and every process of its group, open IMAP sessions included (a crash). */
   const crash = async () => {
-    let pid: number;
-    try {
-      pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8").trim());
-    } catch {
-      return;
-    }
+    const pid = masterPid();
+    if (pid === undefined) return;
     try {
       process.kill(-pid, "SIGKILL");
     } catch {
@@ -139,12 +142,8 @@ service anvil {
     rmSync(join(dir, "run", "master.pid"), { force: true });
   };
   const stopServer = async () => {
-    let pid: number;
-    try {
-      pid = Number(readFileSync(join(dir, "run", "master.pid"), "utf8").trim());
-    } catch {
-      return;
-    }
+    const pid = masterPid();
+    if (pid === undefined) return;
     try {
       process.kill(pid, "SIGTERM");
     } catch {

@@ -7,6 +7,7 @@ import { ImapFlow } from "imapflow";
 import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../runtime/handler.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ImapNotification } from "./ingress-client.ts";
+import { imapConnectionOptions } from "../resolvers/imap-connection.ts";
 
 export interface WatcherOptions {
   mailbox: MailboxRecord;
@@ -73,13 +74,8 @@ export class MailboxWatcher {
 
   /** One connection: connect, select, catch up, then follow `exists` events until it closes. */
   async #session(): Promise<void> {
-    const c = this.#credentials;
     const client = new ImapFlow({
-      host: c.host,
-      port: c.port,
-      secure: c.secure,
-      auth: c.accessToken ? { user: c.user, accessToken: c.accessToken } : { user: c.user, pass: c.password ?? "" },
-      logger: false,
+      ...imapConnectionOptions(this.#credentials),
       maxIdleTime: this.#o.idleRestartMs,
       autoIdleDelay: 500,
     });

@@ -1,132 +1,100 @@
-// IMAP with imapflow: one pooled, logged-in connection per mailbox (reused across jobs, replaced
-// when it closes, closed when idle), UIDVALIDITY checked against the pointer, source fetched by UID.
-import { ImapFlow } from "imapflow";
-import { permanent, retryable, sourceUnavailable } from "../runtime/errors.ts";
+// IMAP with imapflow. A message's identity is (mailbox, UIDVALIDITY, UID):
+//   - UIDVALIDITY differs from the pointer's → the UID means nothing any more: skip
+//     source_unavailable:imap_uidvalidity_changed and flag the mailbox `needsResync`
+//   - no message with that UID (expunged) → skip source_unavailable:imap_message_not_found
+//   - login refused → imap_auth_failed (permanent)
+//   - connection refused or lost, a step slower than the timeout → retry
+//   - found → the exact source bytes go to processing (providerMessageId = `${uidValidity}:${uid}`)
+// Connections are pooled per mailbox (see ./imap-pool.ts); the connection is released before
+// processing, so a slow database does not hold the mailbox's connection.
+import { createHash } from "node:crypto";
+import { InletError, permanent, retryable, sourceUnavailable } from "../runtime/errors.ts";
 import type { ImapCredentials } from "../runtime/handler.ts";
 import type { JobOutcome, ResolveContext, Resolver } from "../runtime/resolver.ts";
+import { ImapPool, type PooledConnection } from "./imap-pool.ts";
 import { singleMessage } from "./outcome.ts";
 
 export interface ImapResolverOptions {
+  /** Bound on each step: connect and login, select, fetch. */
   timeoutMs: number;
-  /** Close a pooled connection after this long without use. */
+  /** Close a pooled connection after this long without use (default 5 minutes). */
   idleMs?: number;
 }
 
-interface Pooled {
-  client: ImapFlow;
-  ready: Promise<void>;
-  idleTimer?: NodeJS.Timeout;
-  /** Jobs on one connection run one at a time (a mailbox lock is per connection). */
-  queue: Promise<unknown>;
-}
-
 function authFailed(error: unknown): boolean {
-  const e = error as { authenticationFailed?: boolean; serverResponseCode?: string; responseText?: string };
-  return e.authenticationFailed === true || e.serverResponseCode === "AUTHENTICATIONFAILED" || /authenticat/i.test(e.responseText ?? "");
+  const e = error as { authenticationFailed?: boolean; serverResponseCode?: string };
+  return e.authenticationFailed === true || e.serverResponseCode === "AUTHENTICATIONFAILED";
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
+/** Waits for `promise` at most `ms`, and no longer than the job's signal allows. */
+function step<T>(promise: Promise<T>, ms: number, what: string, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(retryable(`${what}_timeout`, `${what}: no answer within ${ms} ms`)), ms);
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : retryable("aborted", `${what}: aborted`));
+    const done = () => (clearTimeout(timer), signal.removeEventListener("abort", onAbort));
+    const timer = setTimeout(() => (done(), reject(retryable(`${what}_timeout`, `${what}: no answer within ${ms} ms`))), ms);
+    const onAbort = () => (done(), reject(signal.reason instanceof Error ? signal.reason : retryable("aborted", `${what}: aborted`)));
+    if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
-      (v) => (clearTimeout(timer), signal.removeEventListener("abort", onAbort), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), signal.removeEventListener("abort", onAbort), reject(e)),
+      (value) => (done(), resolve(value)),
+      (error: unknown) => (done(), reject(error)),
     );
   });
 }
 
+const connectionKey = (providerId: string, c: ImapCredentials) =>
+  `${providerId}:${createHash("sha256").update([c.host, c.port, c.secure, c.user, c.password ?? "", c.accessToken ?? ""].join("\u0000")).digest("base64url")}`;
+
 export function createImapResolver(options: ImapResolverOptions): Resolver {
-  const pool = new Map<string, Pooled>();
-  const idleMs = options.idleMs ?? 5 * 60_000;
+  const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 5 * 60_000 });
 
-  const connection = (key: string, c: ImapCredentials): Pooled => {
-    const existing = pool.get(key);
-    if (existing?.client.usable) return existing;
-    if (existing) pool.delete(key);
-    const client = new ImapFlow({
-      host: c.host,
-      port: c.port,
-      secure: c.secure,
-      auth: c.accessToken ? { user: c.user, accessToken: c.accessToken } : { user: c.user, pass: c.password ?? "" },
-      logger: false,
-      disableAutoIdle: true,
-      connectionTimeout: options.timeoutMs,
-      greetingTimeout: options.timeoutMs,
-      socketTimeout: Math.max(options.timeoutMs * 4, 60_000),
-    });
-    client.on("error", () => undefined); // surfaces as a failed command; the pool drops closed clients
-    client.on("close", () => {
-      if (pool.get(key)?.client === client) pool.delete(key);
-    });
-    const pooled: Pooled = { client, ready: client.connect(), queue: Promise.resolve() };
-    pooled.ready.catch(() => pool.delete(key));
-    pool.set(key, pooled);
-    return pooled;
-  };
-
-  const release = (key: string, pooled: Pooled) => {
-    clearTimeout(pooled.idleTimer);
-    pooled.idleTimer = setTimeout(() => {
-      if (pool.get(key) === pooled) pool.delete(key);
-      void pooled.client.logout().catch(() => undefined);
-    }, idleMs);
-    pooled.idleTimer.unref();
+  /** Connect (or reuse), select the folder read-only, check UIDVALIDITY, fetch the source. */
+  const fetchSource = async (connection: PooledConnection, context: ResolveContext): Promise<Buffer> => {
+    const { job, mailbox, directory, signal } = context;
+    if (job.provider !== "imap") throw permanent("malformed_pointer", "not an IMAP job");
+    const { pointer } = job;
+    try {
+      await step(connection.ready, options.timeoutMs, "imap_connect", signal);
+    } catch (error) {
+      if (authFailed(error)) throw permanent("imap_auth_failed", "the IMAP server refused the login", { cause: error });
+      if (error instanceof InletError) throw error;
+      throw retryable("imap_connect_failed", `cannot connect to the IMAP server: ${(error as Error).message}`, { cause: error });
+    }
+    const { client } = connection;
+    const lock = await step(client.getMailboxLock(pointer.mailbox, { readOnly: true }), options.timeoutMs, "imap_select", signal);
+    try {
+      const current = client.mailbox ? String(client.mailbox.uidValidity) : "";
+      if (current !== pointer.uidValidity) {
+        await directory.updateCursors(mailbox.providerId, { needsResync: true });
+        throw sourceUnavailable("imap_uidvalidity_changed", `UIDVALIDITY of ${pointer.mailbox} is ${current}, the pointer has ${pointer.uidValidity}`);
+      }
+      const message = await step(client.fetchOne(String(pointer.uid), { uid: true, source: true }, { uid: true }), options.timeoutMs, "imap_fetch", signal);
+      if (!message || !message.source) throw sourceUnavailable("imap_message_not_found", `no message with UID ${pointer.uid} in ${pointer.mailbox}`);
+      return message.source;
+    } finally {
+      lock.release();
+    }
   };
 
   return {
     provider: "imap",
-    async handle({ job, mailbox, directory, processor, signal }: ResolveContext): Promise<JobOutcome> {
-      if (job.provider !== "imap") throw permanent("malformed_pointer", "not an IMAP job");
+    async handle(context: ResolveContext): Promise<JobOutcome> {
+      const { job, mailbox, processor, signal } = context;
+      if (job.provider !== "imap") throw permanent("malformed_pointer", `not an IMAP job (${job.provider})`);
       if (mailbox.credentials.type !== "imap") throw permanent("provider_mismatch", "mailbox has no IMAP credentials");
-      const credentials = mailbox.credentials;
       const { pointer } = job;
-      const key = mailbox.providerId;
-      const pooled = connection(key, credentials);
-      const run = pooled.queue.then(async () => {
-        try {
-          await withTimeout(pooled.ready, options.timeoutMs, "imap_connect", signal);
-        } catch (error) {
-          if (authFailed(error)) throw permanent("imap_auth_failed", "the IMAP server refused the login");
-          throw error instanceof Error && "disposition" in error ? error : retryable("imap_connect_failed", `cannot connect to ${credentials.host}:${credentials.port}: ${(error as Error).message}`, { cause: error });
-        }
-        const { client } = pooled;
-        let source: Buffer | undefined;
-        try {
-          const lock = await withTimeout(client.getMailboxLock(pointer.mailbox, { readOnly: true }), options.timeoutMs, "imap_select", signal);
-          try {
-            const current = String(client.mailbox ? client.mailbox.uidValidity : "");
-            if (current !== pointer.uidValidity) {
-              await directory.updateCursors(mailbox.providerId, { needsResync: true });
-              throw sourceUnavailable("imap_uidvalidity_changed", `UIDVALIDITY is ${current}, the pointer has ${pointer.uidValidity}`);
-            }
-            const message = await withTimeout(client.fetchOne(String(pointer.uid), { source: true, uid: true }, { uid: true }), options.timeoutMs, "imap_fetch", signal);
-            if (!message || !message.source) throw sourceUnavailable("imap_message_not_found", `no message with UID ${pointer.uid} in ${pointer.mailbox}`);
-            source = message.source;
-          } finally {
-            lock.release();
-          }
-        } catch (error) {
-          if (error instanceof Error && "disposition" in error) throw error;
-          throw retryable("imap_error", `IMAP failed: ${(error as Error).message}`, { cause: error });
-        }
-        return processor.process({ provider: "imap", tenantId: job.tenantId, providerId: job.providerId, providerMessageId: `${pointer.uidValidity}:${pointer.uid}`, raw: new Uint8Array(source) }, signal);
-      });
-      pooled.queue = run.catch(() => undefined);
+
+      let source: Buffer;
       try {
-        return singleMessage(await run);
+        source = await pool.use(connectionKey(mailbox.providerId, mailbox.credentials), mailbox.credentials, (connection) => fetchSource(connection, context));
       } catch (error) {
-        if (!pooled.client.usable) pool.delete(key);
-        throw error;
-      } finally {
-        if (pool.get(key) === pooled) release(key, pooled);
+        if (error instanceof InletError) throw error;
+        if (authFailed(error)) throw permanent("imap_auth_failed", "the IMAP server refused the login", { cause: error });
+        // A dropped connection, a NO/BAD from a server in trouble, a socket error: all transient.
+        throw retryable("imap_error", `IMAP failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
+      const outcome = await processor.process({ provider: "imap", tenantId: job.tenantId, providerId: job.providerId, providerMessageId: `${pointer.uidValidity}:${pointer.uid}`, raw: new Uint8Array(source) }, signal);
+      return singleMessage(outcome);
     },
-    async close() {
-      const all = [...pool.values()];
-      pool.clear();
-      await Promise.all(all.map((p) => (clearTimeout(p.idleTimer), p.client.logout().catch(() => undefined))));
-    },
+    close: () => pool.close(),
   };
 }

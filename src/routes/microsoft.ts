@@ -43,19 +43,26 @@ function messageItem(item: Item): { messageId: string; resource: string } | unde
   return { messageId, resource: item.resource };
 }
 
+/** Handshake, method, body and validationTokens: what both Graph URLs check before their items. */
+async function verifiedCollection(c: Context<AppEnv>): Promise<{ items: Item[] } | { response: Response }> {
+  const handshake = validationHandshake(c);
+  if (handshake) return { response: handshake };
+  if (c.req.method !== "POST") return { response: errorResponse(c, 405, "method_not_allowed", "POST a changeNotificationCollection") };
+  const body = await readJson(c, collectionSchema, MAX_BODY);
+  if (!body.ok) return { response: body.response };
+  if (!(await tokensValid(c, body.data.validationTokens, body.data.value))) return { response: errorResponse(c, 401, "invalid_validation_tokens", "validationTokens did not verify") };
+  return { items: body.data.value };
+}
+
 export const microsoft = new Hono<AppEnv>();
 
 microsoft.all("/", async (c) => {
-  const handshake = validationHandshake(c);
-  if (handshake) return handshake;
-  if (c.req.method !== "POST") return errorResponse(c, 405, "method_not_allowed", "POST a changeNotificationCollection");
-  const body = await readJson(c, collectionSchema, MAX_BODY);
-  if (!body.ok) return body.response;
-  if (!(await tokensValid(c, body.data.validationTokens, body.data.value))) return errorResponse(c, 401, "invalid_validation_tokens", "validationTokens did not verify");
+  const collection = await verifiedCollection(c);
+  if ("response" in collection) return collection.response;
 
   const items: IngestItem[] = [];
   let invalid = 0;
-  for (const item of body.data.value) {
+  for (const item of collection.items) {
     const message = messageItem(item);
     if (!message) {
       invalid++;
@@ -73,16 +80,12 @@ microsoft.all("/", async (c) => {
 });
 
 microsoft.all("/lifecycle", async (c) => {
-  const handshake = validationHandshake(c);
-  if (handshake) return handshake;
-  if (c.req.method !== "POST") return errorResponse(c, 405, "method_not_allowed", "POST a changeNotificationCollection");
-  const body = await readJson(c, collectionSchema, MAX_BODY);
-  if (!body.ok) return body.response;
-  if (!(await tokensValid(c, body.data.validationTokens, body.data.value))) return errorResponse(c, 401, "invalid_validation_tokens", "validationTokens did not verify");
+  const collection = await verifiedCollection(c);
+  if ("response" in collection) return collection.response;
 
   const items: IngestItem[] = [];
   let invalid = 0;
-  for (const item of body.data.value) {
+  for (const item of collection.items) {
     const event = LIFECYCLE_EVENTS.find((e) => e === item.lifecycleEvent);
     if (!event) {
       invalid++;

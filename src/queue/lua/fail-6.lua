@@ -16,9 +16,8 @@
 -- @include inflight
 -- @include dead-letter
 
-local rec = redis.call('HGET', KEYS[1], ARGV[1])
-local entry = rec and parse_inflight(rec)
-if not entry or entry.token ~= ARGV[2] then return { 'stale' } end
+local entry = held(KEYS[1], ARGV[1], ARGV[2])
+if not entry then return { 'stale' } end
 
 local now = now_ms()
 redis.call('HDEL', KEYS[1], ARGV[1])

@@ -13,9 +13,8 @@
 local out, released = {}, 0
 for i = 1, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
-  local rec = redis.call('HGET', KEYS[1], id)
-  local entry = rec and parse_inflight(rec)
-  if entry and entry.token == token then
+  local entry = held(KEYS[1], id, token)
+  if entry then
     redis.call('HDEL', KEYS[1], id)
     redis.call('LREM', KEYS[2], 1, entry.raw)
     redis.call('ZREM', KEYS[3], id)

@@ -13,9 +13,8 @@ local lease_until = now_ms() + tonumber(ARGV[1])
 local out = { lease_until }
 for i = 2, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
-  local rec = redis.call('HGET', KEYS[1], id)
-  local entry = rec and parse_inflight(rec)
-  if entry and entry.token == token then
+  local entry = held(KEYS[1], id, token)
+  if entry then
     redis.call('ZADD', KEYS[2], lease_until, id)
     out[#out + 1] = 1
   else

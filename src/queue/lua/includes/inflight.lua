@@ -15,3 +15,11 @@ local function decode_job(raw)
   end
   return job
 end
+
+-- The inflight entry of a job if it is still held under `token`, else nil (a stale lease).
+local function held(inflight_key, id, token)
+  local rec = redis.call('HGET', inflight_key, id)
+  local entry = rec and parse_inflight(rec)
+  if entry and entry.token == token then return entry end
+  return nil
+end
