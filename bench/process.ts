@@ -1,94 +1,272 @@
-// Processing benchmark: messages per second from MIME bytes to committed ticket through Inlet's
-// processor (parse, classify, thread, one transaction with the idempotency record), against a
-// bare loop doing the same parse and plain INSERTs (no idempotency, no threading), in the same
-// run, on PostgreSQL and on PGlite, for small, typical and attachment-heavy mail; with peak memory.
-// Writes bench/results/process.json and process.md.   node bench/process.ts
+// Processing benchmark: messages per second from MIME bytes to a committed ticket or comment
+// through Inlet's processor (parse, classify, thread, idempotency record and every effect in one
+// statement), against a bare loop in the same run doing the same parse and plain INSERTs into the
+// same tables (ticket row, one row per document with its sha256; no idempotency, no threading).
+// Small (~5 KB), typical (~75 KB: text + HTML + inline image + attachment) and attachment-heavy
+// (~5 MB) mail, on PostgreSQL and on embedded PGlite (on disk, as the consumer runs it). Every
+// fourth message replies to the one before it (threads into a comment).
+// Peak memory is the RSS high-water mark sampled every 5 ms during each measured run.
+// Writes bench/results/process.json and bench/results/process.md.
+//   node bench/process.ts [--scale 1]     (TEST_DATABASE_URL: admin URL, default postgres://postgres@127.0.0.1:5432/test)
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { parseMessage } from "../consumer/mime/parse.ts";
 import { createProcessor } from "../consumer/processing/processor.ts";
-import { Mailboxes } from "../consumer/store/mailboxes.ts";
 import type { Db } from "../consumer/store/db.ts";
+import { Mailboxes } from "../consumer/store/mailboxes.ts";
+import { migrate } from "../consumer/store/migrations.ts";
+import { openPglite } from "../consumer/store/pglite.ts";
+import { openPostgres } from "../consumer/store/postgres.ts";
+import { createPostgresDatabase } from "../test/support/database.ts";
 import { buildMail } from "../test/support/mail.ts";
-import { testDatabase, type Backend } from "../test/support/database.ts";
 
-const SIZES = [
-  { name: "small (5 KB)", count: 400, body: 5 * 1024, attachment: 0 },
-  { name: "typical (75 KB)", count: 200, body: 15 * 1024, attachment: 60 * 1024 },
-  { name: "attachment-heavy (5 MB)", count: 12, body: 10 * 1024, attachment: 5 * 1024 * 1024 },
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const SCALE = arg("scale", 1);
+const TENANT = "bench";
+const BARE_TENANT = "bare";
+
+type Shape = "small" | "typical" | "heavy";
+type Backend = "postgres" | "pglite";
+const SHAPES: Shape[] = ["small", "typical", "heavy"];
+const COUNTS: Record<Shape, number> = { small: Math.round(1000 * SCALE), typical: Math.round(400 * SCALE), heavy: Math.max(4, Math.round(24 * SCALE)) };
+const PLAN: { backend: Backend; concurrency: number }[] = [
+  { backend: "postgres", concurrency: 1 },
+  { backend: "postgres", concurrency: 8 },
+  { backend: "pglite", concurrency: 1 },
 ];
 
-let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+// ---- mail: one MIME body per shape, a fresh header block per message ----
 
-function corpus(size: (typeof SIZES)[number], run: string): Uint8Array[] {
-  const text = "Hello support team, the printer on the third floor is offline again. ".repeat(Math.ceil(size.body / 70)).slice(0, size.body);
-  const blob = new Uint8Array(size.attachment).map((_, i) => (i * 31) & 0xff);
-  return Array.from({ length: size.count }, (_, i) =>
-    buildMail({ id: `bench-${run}-${i}@example.org`, body: text, ...(size.attachment ? { attachment: { filename: `file-${i}.bin`, contentType: "application/octet-stream", bytes: blob } } : {}) }),
-  );
+/** Incompressible but deterministic bytes for attachments. */
+function noise(n: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) bytes[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+  return bytes;
 }
+const prose = (chars: number) => "Our VPN client drops the connection every few minutes since the update. ".repeat(Math.ceil(chars / 73)).slice(0, chars);
 
-async function timed(messages: Uint8Array[], one: (raw: Uint8Array, i: number) => Promise<unknown>): Promise<{ perSecond: number; peakRssMb: number }> {
-  if (global.gc) global.gc();
-  peakRss = process.memoryUsage().rss;
-  const started = performance.now();
-  for (const [i, raw] of messages.entries()) await one(raw, i);
-  const seconds = (performance.now() - started) / 1000;
-  return { perSecond: +(messages.length / seconds).toFixed(1), peakRssMb: Math.round(peakRss / 1024 / 1024) };
-}
-
-/** The baseline: the same parse, then plain inserts of the ticket and its documents. */
-async function bareInsert(db: Db, raw: Uint8Array, number: number): Promise<void> {
-  const parsed = await parseMessage(raw);
-  const [ticket] = await db.query<{ id: number }>(
-    "INSERT INTO tickets (tenant_id, number, subject, message_id, description_text, description_full_text) VALUES ('bare', $1, $2, $3, $4, $4) RETURNING id",
-    [number, parsed.subject, parsed.messageId ?? null, parsed.text],
-  );
-  for (const a of parsed.attachments) {
-    await db.query("INSERT INTO documents (tenant_id, ticket_id, filename, content_type, size, sha256, content) VALUES ('bare', $1, $2, $3, $4, $5, $6)", [ticket!.id, a.filename, a.contentType, a.size, createHash("sha256").update(a.content).digest("hex"), a.content]);
+function template(shape: Shape): Uint8Array {
+  const id = "TEMPLATE@bench.example";
+  if (shape === "small") return buildMail({ id, body: prose(4_600) });
+  if (shape === "typical") {
+    return buildMail({
+      id,
+      body: prose(6_000),
+      html: `<html><body><p>${prose(12_000)}</p><img src="cid:shot@bench.example"></body></html>`,
+      attachments: [
+        { filename: "screenshot.png", contentType: "image/png", bytes: noise(24_000, 1), contentId: "shot@bench.example" },
+        { filename: "vpn-log.txt", contentType: "text/plain", bytes: noise(18_000, 2) },
+      ],
+    });
   }
+  return buildMail({
+    id,
+    body: prose(2_000),
+    attachments: [
+      { filename: "capture.pcap", contentType: "application/octet-stream", bytes: noise(2_200_000, 3) },
+      { filename: "report.pdf", contentType: "application/pdf", bytes: noise(1_500_000, 4) },
+    ],
+  });
 }
 
-async function main() {
-  const rows: { backend: Backend; size: string; messages: number; inlet: number; baseline: number; ratio: number; inletPeakRssMb: number; baselinePeakRssMb: number }[] = [];
-  for (const backend of ["postgres", "pglite"] as Backend[]) {
-    const t = await testDatabase(backend);
-    await t.db.query("INSERT INTO tenants (id, name) VALUES ('bare', 'bare') ON CONFLICT DO NOTHING");
-    const mailboxes = new Mailboxes(t.db);
-    const providerId = await mailboxes.add({ tenantId: "bench", kind: "imap", address: "support@helpdesk.example", credentials: { type: "imap", host: "h", port: 1, secure: false, user: "u", password: "p" } });
-    const processor = createProcessor({ db: t.db, directory: mailboxes });
-    let number = 0;
-    for (const size of SIZES) {
-      // Alternate the two so neither gets a warmer cache; both see fresh messages.
-      await timed(corpus({ ...size, count: Math.min(size.count, 20) }, `warm-${backend}-${size.name}`), (raw, i) => processor.process({ provider: "imap", tenantId: "bench", providerId, providerMessageId: `w:${i}`, raw }));
-      const baseline = await timed(corpus(size, `bare-${backend}-${size.name}`), (raw) => bareInsert(t.db, raw, ++number));
-      const inlet = await timed(corpus(size, `inlet-${backend}-${size.name}`), (raw, i) => processor.process({ provider: "imap", tenantId: "bench", providerId, providerMessageId: `${size.name}:${i}`, raw }));
-      const row = { backend, size: size.name, messages: size.count, inlet: inlet.perSecond, baseline: baseline.perSecond, ratio: +(inlet.perSecond / baseline.perSecond).toFixed(2), inletPeakRssMb: inlet.peakRssMb, baselinePeakRssMb: baseline.peakRssMb };
-      rows.push(row);
-      console.log(`${backend.padEnd(8)} ${size.name.padEnd(24)} inlet ${String(row.inlet).padStart(7)}/s  bare ${String(row.baseline).padStart(7)}/s  ratio ${row.ratio}  peak RSS ${row.inletPeakRssMb} MB`);
+/** Message i of a run; every fourth one replies to the message before it. */
+function mailMaker(shape: Shape): (run: string, i: number) => Uint8Array {
+  const raw = template(shape);
+  const split = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).indexOf("\r\n\r\n");
+  const head = Buffer.from(raw.subarray(0, split)).toString("utf8");
+  const body = raw.subarray(split);
+  return (run, i) => {
+    const reply = i % 4 === 3;
+    const parent = `${run}-${i - 1}@bench.example`;
+    let h = head.replaceAll("TEMPLATE@bench.example", `${run}-${i}@bench.example`).replace(/^Subject: .*$/m, `Subject: ${reply ? "Re: " : ""}VPN drops ${run} ${reply ? i - 1 : i}`);
+    if (reply) h += `\r\nIn-Reply-To: <${parent}>\r\nReferences: <${parent}>`;
+    const headBytes = Buffer.from(h, "utf8");
+    const out = new Uint8Array(headBytes.byteLength + body.byteLength);
+    out.set(headBytes, 0);
+    out.set(body, headBytes.byteLength);
+    return out;
+  };
+}
+
+// ---- the two ways of storing a message ----
+
+type Store = (raw: Uint8Array, i: number) => Promise<void>;
+
+function bare(db: Db): Store {
+  let number = 0;
+  return async (raw) => {
+    const p = await parseMessage(raw);
+    const [ticket] = await db.query<{ id: number }>(
+      "INSERT INTO tickets (tenant_id, number, subject, message_id, description_text, description_full_text, description_html) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING id",
+      [BARE_TENANT, ++number, p.subject, p.messageId ?? null, p.text, p.html ?? null],
+    );
+    for (const a of p.attachments) {
+      await db.query("INSERT INTO documents (tenant_id, ticket_id, filename, content_type, size, sha256, content, content_id, inline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", [
+        BARE_TENANT, ticket!.id, a.filename, a.contentType, a.size, createHash("sha256").update(a.content).digest("hex"), a.content, a.contentId ?? null, a.inline,
+      ]);
     }
-    await t.drop();
-  }
-  clearInterval(sampler);
-  const result = { date: new Date().toISOString(), machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version }, goal: "inlet >= 0.7 x baseline", rows };
-  writeFileSync("bench/results/process.json", `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(
-    "bench/results/process.md",
-    [
-      "# Processing benchmark",
-      "",
-      `${result.date}, ${result.machine.cpus} × ${result.machine.cpu}, Node ${result.machine.node}. Produced by \`npm run bench:process\`.`,
-      "Inlet = parse + classify + thread + one transaction with the idempotency record, ticket and documents. Bare = the same parse + plain INSERTs (no idempotency, no threading). Messages processed one after another; peak RSS of the whole process.",
-      "",
-      "| backend | mail | messages | Inlet msg/s | bare msg/s | Inlet / bare | peak RSS (Inlet) |",
-      "|---|---|---:|---:|---:|---:|---:|",
-      ...rows.map((r) => `| ${r.backend} | ${r.size} | ${r.messages} | ${r.inlet} | ${r.baseline} | **${r.ratio}** | ${r.inletPeakRssMb} MB |`),
-      "",
-    ].join("\n"),
+  };
+}
+
+function inlet(db: Db, providerId: string, run: string): Store {
+  const processor = createProcessor({ db });
+  return async (raw, i) => {
+    const outcome = await processor.process({ provider: "imap", tenantId: TENANT, providerId, providerMessageId: `${run}:${i}`, raw });
+    const expected = i % 4 === 3 ? "comment" : "ticket";
+    if (outcome.outcome !== "processed" || outcome.effect !== expected) throw new Error(`message ${i}: expected ${expected}, got ${JSON.stringify(outcome)}`);
+  };
+}
+
+// ---- measurement ----
+
+interface Measured {
+  messagesPerSecond: number;
+  seconds: number;
+  peakRssMb: number;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+async function measure(count: number, concurrency: number, make: (i: number) => Uint8Array, store: Store): Promise<Measured> {
+  gc();
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+  // A reply waits until its parent is committed, as it would in a mailbox.
+  const committed = new Map<number, { done: Promise<void>; resolve: () => void }>();
+  const slot = (i: number) => {
+    let entry = committed.get(i);
+    if (!entry) {
+      let resolve = () => {};
+      const done = new Promise<void>((r) => (resolve = r));
+      entry = { done, resolve };
+      committed.set(i, entry);
+    }
+    return entry;
+  };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        if (i % 4 === 3) await slot(i - 1).done;
+        await store(make(i), i);
+        slot(i).resolve();
+      }
+    }),
   );
-  console.log("wrote bench/results/process.json and bench/results/process.md");
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  return { messagesPerSecond: round1(count / seconds), seconds: round1(seconds), peakRssMb: Math.round(peak / 1024 / 1024) };
+}
+
+interface Scenario {
+  backend: Backend;
+  concurrency: number;
+  shape: Shape;
+  mimeBytes: number;
+  messages: number;
+  bare: Measured;
+  inlet: Measured;
+  ratio: number;
+}
+
+async function openBackend(backend: Backend): Promise<{ db: Db; drop(): Promise<void> }> {
+  if (backend === "postgres") {
+    const created = await createPostgresDatabase();
+    const db = openPostgres(created.url, { max: 10 });
+    return { db, drop: async () => (await db.close(), await created.drop()) };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "inlet-bench-pglite-"));
+  const db = await openPglite(dir);
+  return { db, drop: async () => (await db.close(), rmSync(dir, { recursive: true, force: true })) };
+}
+
+/** Every processed message committed exactly one ticket or comment, and bare stored its share. */
+async function check(db: Db): Promise<void> {
+  const [row] = await db.query<{ processed: number; effects: number }>(
+    `SELECT (SELECT count(*)::int FROM email_processed_messages) AS processed,
+            (SELECT count(*)::int FROM tickets WHERE tenant_id = '${TENANT}') + (SELECT count(*)::int FROM ticket_comments WHERE message_id IS NOT NULL) AS effects`,
+  );
+  if (row!.processed !== row!.effects) throw new Error(`bench check: ${row!.processed} processed rows but ${row!.effects} tickets + comments`);
+}
+
+async function main(): Promise<void> {
+  const generatedAt = new Date().toISOString();
+  const scenarios: Scenario[] = [];
+  const makers = Object.fromEntries(SHAPES.map((s) => [s, mailMaker(s)])) as Record<Shape, ReturnType<typeof mailMaker>>;
+  for (const { backend, concurrency } of PLAN) {
+    const { db, drop } = await openBackend(backend);
+    try {
+      await migrate(db);
+      await db.query("INSERT INTO tenants (id, name) VALUES ($1, $1)", [BARE_TENANT]);
+      const providerId = await new Mailboxes(db).add({ tenantId: TENANT, kind: "imap", address: "support@helpdesk.example", credentials: { type: "imap", host: "h", port: 1, secure: false, user: "u", password: "p" } });
+      const bareStore = bare(db);
+      for (const shape of SHAPES) {
+        const count = COUNTS[shape];
+        const tag = `${backend}-c${concurrency}-${shape}`;
+        const make = (run: string) => (i: number) => makers[shape](run, i);
+        // Warm both paths (JIT, pool connections, caches) on messages of their own.
+        const warm = Math.max(4, Math.round(count / 10));
+        await measure(warm, concurrency, make(`${tag}-wb`), bareStore);
+        await measure(warm, concurrency, make(`${tag}-wi`), inlet(db, providerId, `${tag}-wi`));
+        const b = await measure(count, concurrency, make(`${tag}-b`), bareStore);
+        const n = await measure(count, concurrency, make(`${tag}-i`), inlet(db, providerId, `${tag}-i`));
+        const s: Scenario = { backend, concurrency, shape, mimeBytes: makers[shape]("x", 0).byteLength, messages: count, bare: b, inlet: n, ratio: Math.round((n.messagesPerSecond / b.messagesPerSecond) * 100) / 100 };
+        scenarios.push(s);
+        process.stdout.write(`${tag.padEnd(22)} bare ${String(b.messagesPerSecond).padStart(7)}/s (${b.peakRssMb} MB)   inlet ${String(n.messagesPerSecond).padStart(7)}/s (${n.peakRssMb} MB)   ratio ${s.ratio}\n`);
+      }
+      await check(db);
+    } finally {
+      await drop();
+    }
+  }
+  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown", node: process.version };
+  const result = {
+    generatedAt,
+    machine,
+    goal: "inlet >= 0.7 x bare",
+    method: "MIME bytes to committed ticket/comment; every 4th message a reply. bare = parse + plain INSERTs (ticket row, one row per document with sha256), autocommit, no idempotency, no threading. Warm-up runs before each measured run.",
+    counts: COUNTS,
+    scenarios,
+    peakRssMbWholeRun: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+  writeFileSync("bench/results/process.json", `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync("bench/results/process.md", markdown(generatedAt, machine, scenarios));
+  process.stdout.write("wrote bench/results/process.json and bench/results/process.md\n");
+}
+
+function markdown(at: string, machine: { cpus: number; cpu: string; node: string }, scenarios: Scenario[]): string {
+  const size = (n: number) => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.round(n / 1024)} KB`);
+  return [
+    "# Processing benchmark",
+    "",
+    `${at}, ${machine.cpus} × ${machine.cpu}, Node ${machine.node}, PostgreSQL 15 on loopback (fsync on), PGlite 0.5 on disk, one Node process. Produced by \`npm run bench:process\`.`,
+    "",
+    "Messages per second from MIME bytes to a committed ticket or comment; every fourth message is a reply that threads into a comment.",
+    "**inlet**: the real processor (classification, threading, contact, per-tenant ticket number, documents with sha256, the idempotency record; one statement, one transaction).",
+    "**bare**: the same parse, then plain INSERTs into the same tables (ticket row, one row per document with sha256), autocommit, no idempotency, no threading. Goal: inlet ≥ 70% of bare.",
+    "Peak RSS: the process's resident-memory high-water mark during that measured run.",
+    "",
+    "| backend | concurrency | mail | messages | bare msg/s | inlet msg/s | inlet / bare | bare peak RSS | inlet peak RSS |",
+    "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ...scenarios.map(
+      (s) => `| ${s.backend} | ${s.concurrency} | ${s.shape} (${size(s.mimeBytes)}) | ${s.messages} | ${s.bare.messagesPerSecond} | ${s.inlet.messagesPerSecond} | **${Math.round(s.ratio * 100)}%** | ${s.bare.peakRssMb} MB | ${s.inlet.peakRssMb} MB |`,
+    ),
+    "",
+  ].join("\n");
 }
 
 await main();

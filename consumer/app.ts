@@ -43,10 +43,9 @@ export async function startConsumerApp(env: Env, log: Logger): Promise<ConsumerA
   const mailboxes = new Mailboxes(db, env);
   const endpoints = providerEndpoints(env);
   const tokens = new TokenCache();
-  const resolvers = createResolvers(endpoints, tokens);
+  const resolvers = createResolvers(endpoints, tokens, { log });
   const processor = createProcessor({
     db,
-    directory: mailboxes,
     limits: { maxMessageBytes: int(env, "INLET_MAX_MESSAGE_BYTES", 25 * 1024 * 1024), maxAttachmentBytes: int(env, "INLET_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024) },
   });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, endpoints, tokens, ingressUrl: env.INGRESS_URL, log };

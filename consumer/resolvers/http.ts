@@ -1,5 +1,8 @@
-// HTTP for resolvers: every call has a timeout (and follows the job's abort signal), and every
-// failure becomes an InletError that says whether retrying can help.
+// HTTP for resolvers: every call has a timeout that covers the whole exchange (headers and body)
+// and follows the job's abort signal, and every failure becomes an InletError that says whether
+// retrying can help. Reading the body goes through readBytes/readJson so that a stalled or reset
+// body is classified like a stalled request.
+import type { z } from "zod";
 import { InletError, retryable } from "../runtime/errors.ts";
 
 export interface HttpOptions {
@@ -7,34 +10,96 @@ export interface HttpOptions {
   signal?: AbortSignal;
 }
 
+/** A response with the signal that bounds reading its body. */
+export interface HttpResponse {
+  response: Response;
+  status: number;
+  what: string;
+  timeoutMs: number;
+  timeout: AbortSignal;
+  jobSignal: AbortSignal | undefined;
+}
+
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (!/^[A-Za-z]{3},/.test(trimmed)) return undefined; // an HTTP-date starts with the day's name
+  const date = Date.parse(trimmed);
   return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
 
-export async function request(url: string, init: RequestInit, options: HttpOptions, what: string): Promise<Response> {
+function classify(error: unknown, call: Pick<HttpResponse, "what" | "timeoutMs" | "timeout" | "jobSignal">): InletError {
+  if (error instanceof InletError) return error;
+  if (call.jobSignal?.aborted) {
+    const reason: unknown = call.jobSignal.reason;
+    return reason instanceof InletError ? reason : retryable("aborted", `${call.what}: aborted`, { cause: reason });
+  }
+  if (call.timeout.aborted) return retryable(`${call.what}_timeout`, `${call.what}: no complete answer within ${call.timeoutMs} ms`, { cause: error });
+  return retryable(`${call.what}_unreachable`, `${call.what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+export async function request(url: string, init: RequestInit, options: HttpOptions, what: string): Promise<HttpResponse> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const call = { what, timeoutMs: options.timeoutMs, timeout, jobSignal: options.signal };
   try {
-    return await fetch(url, { ...init, signal });
+    const response = await fetch(url, { ...init, signal });
+    return { response, status: response.status, ...call };
   } catch (error) {
-    if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : retryable("aborted", `${what}: aborted`);
-    if (timeout.aborted) throw retryable(`${what}_timeout`, `${what}: no answer within ${options.timeoutMs} ms`, { cause: error });
-    throw retryable(`${what}_unreachable`, `${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw classify(error, call);
   }
 }
 
-/** For statuses a caller did not handle itself: 429 and 5xx retry (honouring Retry-After), others are permanent. */
-export async function failure(response: Response, what: string): Promise<InletError> {
-  const body = (await response.text().catch(() => "")).slice(0, 200);
-  const message = `${what}: HTTP ${response.status} ${body}`;
-  if (response.status === 429 || response.status >= 500 || response.status === 408) {
-    const after = retryAfterMs(response.headers.get("retry-after"));
-    return retryable(`${what}_http_${response.status}`, message, after === undefined ? {} : { retryAfterMs: after });
+export async function readBytes(call: HttpResponse): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await call.response.arrayBuffer());
+  } catch (error) {
+    throw classify(error, call);
   }
-  return new InletError(`${what}_http_${response.status}`, message, { disposition: "dead_letter" });
+}
+
+/** The body as JSON of the given shape. A body that does not fit is treated as transient: a proxy's
+ * error page or a truncated answer is more likely than a changed API, and retries end in the DLQ. */
+export async function readJson<T extends z.ZodType>(call: HttpResponse, schema: T): Promise<z.infer<T>> {
+  let text: string;
+  try {
+    text = await call.response.text();
+  } catch (error) {
+    throw classify(error, call);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw retryable(`${call.what}_invalid_response`, `${call.what}: HTTP ${call.status} with a body that is not JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw retryable(`${call.what}_invalid_response`, `${call.what}: unexpected response shape at ${parsed.error.issues[0]?.path.join(".") || "(root)"}`);
+  return parsed.data;
+}
+
+/** Drain a body we do not need, so the connection can be reused. */
+export async function discard(call: HttpResponse): Promise<void> {
+  await call.response.body?.cancel().catch(() => undefined);
+}
+
+/** The provider's error text (bounded), for messages and for classifying 403s. Never message content:
+ * error bodies of these APIs carry codes and descriptions only. */
+export async function errorText(call: HttpResponse): Promise<string> {
+  return (await call.response.text().catch(() => "")).slice(0, 500);
+}
+
+/** For statuses a caller did not handle itself: 408, 429 and 5xx retry (honouring Retry-After),
+ * other statuses are permanent. */
+export async function failure(call: HttpResponse, body?: string): Promise<InletError> {
+  const text = body ?? (await errorText(call));
+  const message = `${call.what}: HTTP ${call.status} ${text.slice(0, 200)}`;
+  const code = `${call.what}_http_${call.status}`;
+  if (call.status === 429 || call.status >= 500 || call.status === 408) {
+    const after = retryAfterMs(call.response.headers.get("retry-after"));
+    return retryable(code, message, after === undefined ? {} : { retryAfterMs: after });
+  }
+  return new InletError(code, message, { disposition: "dead_letter" });
 }

@@ -5,7 +5,8 @@
 //   - login refused → imap_auth_failed (permanent)
 //   - connection refused or lost, a step slower than the timeout → retry
 //   - found → the exact source bytes go to processing (providerMessageId = `${uidValidity}:${uid}`)
-// Connections are pooled per mailbox (see ./imap-pool.ts); the connection is released before
+// Connections are pooled per mailbox (see ./imap-pool.ts); each job selects the folder afresh
+// (EXAMINE, read-only) and unselects it when done, and the connection is released before
 // processing, so a slow database does not hold the mailbox's connection.
 import { createHash } from "node:crypto";
 import { InletError, permanent, retryable, sourceUnavailable } from "../runtime/errors.ts";
@@ -71,6 +72,10 @@ export function createImapResolver(options: ImapResolverOptions): Resolver {
       if (!message || !message.source) throw sourceUnavailable("imap_message_not_found", `no message with UID ${pointer.uid} in ${pointer.mailbox}`);
       return message.source;
     } finally {
+      // Unselect, so that the next job's EXAMINE sees the folder as it is then: a session that
+      // stays selected does not learn of mail delivered since (a UID FETCH of it finds nothing)
+      // nor of a new UIDVALIDITY. If unselecting fails, the connection is not trusted again.
+      await step(client.mailboxClose(), options.timeoutMs, "imap_unselect", signal).catch(() => client.close());
       lock.release();
     }
   };

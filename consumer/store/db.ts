@@ -2,8 +2,14 @@
 // PGlite both implement it with the same SQL.
 export type SqlValue = string | number | boolean | null | Uint8Array | Date | string[] | Record<string, unknown>;
 
+export interface QueryOptions {
+  /** A statement run for every message: keep it parsed and its plan cached on the connection
+   * (a named prepared statement on PostgreSQL; PGlite has no named statements and ignores it). */
+  prepare?: boolean;
+}
+
 export interface Queryable {
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly SqlValue[], options?: QueryOptions): Promise<Row[]>;
 }
 
 export interface Db extends Queryable {

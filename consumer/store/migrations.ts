@@ -108,14 +108,23 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "processed messages: updated_at (set when an operator redrives or corrects a row)",
+    sql: `
+      ALTER TABLE email_processed_messages ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+    `,
+  },
 ];
 
 const LOCK_KEY = 727_101; // any constant shared by every Inlet process
 
+/** Apply what is missing. The advisory lock comes first, before even creating schema_migrations:
+ * two processes racing on CREATE TABLE IF NOT EXISTS can still collide in the catalog. */
 export async function migrate(db: Db): Promise<number[]> {
-  await db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+    await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
     const applied = new Set((await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
     const done: number[] = [];
     for (const m of migrations) {

@@ -32,7 +32,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
   }
   const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
   const query = async <Row>(client: Pick<PGlite, "query">, sql: string, params: readonly SqlValue[] = []) =>
-    (await client.query<Row>(sql, params as unknown[])).rows.map(normaliseRow) as Row[];
+    (await client.query<Row>(sql, params as unknown[], BINARY_BYTEA)).rows.map(normaliseRow) as Row[];
   return {
     kind: "pglite",
     query: (sql, params) => query(pg, sql, params),
@@ -43,6 +43,10 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     },
   };
 }
+
+// PGlite turns a bytea parameter into a hex string one byte at a time (about 2 s for 5 MB);
+// handed through untouched, a Uint8Array goes over the wire protocol in binary (30 times faster).
+const BINARY_BYTEA = { serializers: { 17: ((bytes: unknown) => bytes) as (x: unknown) => string } };
 
 /** PGlite returns int8 as bigint; pg (configured in postgres.ts) as number. Make them agree. */
 function normaliseRow<Row>(row: Row): Row {

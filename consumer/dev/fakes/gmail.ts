@@ -3,10 +3,16 @@
 //   GET  /gmail/v1/users/{u}/history?startHistoryId=…&historyTypes=messageAdded&labelId=INBOX&pageToken=…
 //   GET  /gmail/v1/users/{u}/messages/{id}?format=raw         {id, threadId, labelIds, raw (base64url), historyId}
 //   GET  /gmail/v1/users/{u}/messages?labelIds=INBOX&maxResults=…&pageToken=…
+//   GET  /gmail/v1/users/{u}/profile                          {emailAddress, messagesTotal, threadsTotal, historyId}
 //   POST /gmail/v1/users/{u}/watch, /stop
 // History ids grow but are not contiguous; a startHistoryId older than what is kept answers 404.
 import { randomUUID } from "node:crypto";
 import { Faults, startFakeServer, type FakeRequest, type FakeResponse } from "./http-server.ts";
+
+/** Gmail's answer when a per-user rate limit is hit: a 403, not a 429 (use as a fault's body). */
+export const gmailRateLimitBody = {
+  error: { code: 403, message: "User-rate limit exceeded.", errors: [{ message: "User-rate limit exceeded.", domain: "usageLimits", reason: "userRateLimitExceeded" }], status: "PERMISSION_DENIED" },
+};
 
 export interface FakeGmailClient {
   clientId: string;
@@ -35,10 +41,15 @@ export interface FakeGmail {
   url: string;
   gmailBaseUrl: string;
   tokenUrl: string;
+  /** Keys: "token", "history", "list", "profile", `message:${id}`. */
   faults: Faults;
   /** History records per page (small, so paging is exercised). */
   pageSize: number;
+  /** Lifetime of the access tokens it issues, in seconds (Google's: 3599). */
+  tokenExpiresIn: number;
   tokenRequests(): number;
+  /** Refuse every access token issued so far (the refresh token still works). */
+  revokeTokens(): void;
   addClient(client: FakeGmailClient): void;
   /** Add a message with labels (default INBOX); returns its id and the mailbox's new historyId. */
   addMessage(user: string, raw: Uint8Array | string, labelIds?: string[]): { id: string; historyId: string };
@@ -59,7 +70,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
   const faults = new Faults();
   let tokenRequests = 0;
   let nextHistory = 1000;
-  const state = { pageSize: 100 };
+  const state = { pageSize: 100, tokenExpiresIn: 3599 };
 
   const box = (user: string): Mailbox => {
     const key = decodeURIComponent(user).toLowerCase();
@@ -92,8 +103,10 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
     [
       "POST",
       /^\/token$/,
-      (req) => {
+      async (req) => {
         tokenRequests++;
+        const fault = await faults.apply("token");
+        if (fault) return fault;
         const form = new URLSearchParams(req.body.toString());
         const client = clients.get(form.get("client_id") ?? "");
         if (form.get("grant_type") !== "refresh_token" || !client || client.clientSecret !== form.get("client_secret") || client.refreshToken !== form.get("refresh_token")) {
@@ -101,7 +114,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         }
         const token = `ya29.${randomUUID()}`;
         tokens.add(token);
-        return { status: 200, body: { access_token: token, expires_in: 3599, scope: "https://www.googleapis.com/auth/gmail.readonly", token_type: "Bearer" } };
+        return { status: 200, body: { access_token: token, expires_in: state.tokenExpiresIn, scope: "https://www.googleapis.com/auth/gmail.readonly", token_type: "Bearer" } };
       },
     ],
     [
@@ -134,20 +147,34 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         if (fault) return fault;
         const msg = box(m[1]!).messages.get(id);
         if (!msg) return error(404, "Requested entity was not found.", "notFound");
-        return { status: 200, body: { id: msg.id, threadId: msg.threadId, labelIds: msg.labelIds, snippet: "", sizeEstimate: msg.raw.byteLength, historyId: String(msg.historyId), internalDate: String(Date.now()), raw: Buffer.from(msg.raw).toString("base64url") } };
+        const stall = faults.stall(`message:${id}`);
+        return { status: 200, ...(stall ? { stallBodyMs: stall } : {}), body: { id: msg.id, threadId: msg.threadId, labelIds: msg.labelIds, snippet: "", sizeEstimate: msg.raw.byteLength, historyId: String(msg.historyId), internalDate: String(Date.now()), raw: Buffer.from(msg.raw).toString("base64url") } };
       },
     ],
     [
       "GET",
       /^\/gmail\/v1\/users\/([^/]+)\/messages$/,
-      (req, m) => {
+      async (req, m) => {
         if (!authorised(req)) return unauthorised();
+        const fault = await faults.apply("list");
+        if (fault) return fault;
         const label = req.url.searchParams.get("labelIds");
         const all = [...box(m[1]!).messages.values()].filter((msg) => !label || msg.labelIds.includes(label)).reverse();
         const max = Number(req.url.searchParams.get("maxResults") ?? 100);
         const offset = Number(req.url.searchParams.get("pageToken") ?? 0);
         const page = all.slice(offset, offset + max);
         return { status: 200, body: { messages: page.map((msg) => ({ id: msg.id, threadId: msg.threadId })), resultSizeEstimate: all.length, ...(offset + max < all.length ? { nextPageToken: String(offset + max) } : {}) } };
+      },
+    ],
+    [
+      "GET",
+      /^\/gmail\/v1\/users\/([^/]+)\/profile$/,
+      async (req, m) => {
+        if (!authorised(req)) return unauthorised();
+        const fault = await faults.apply("profile");
+        if (fault) return fault;
+        const b = box(m[1]!);
+        return { status: 200, body: { emailAddress: decodeURIComponent(m[1]!), messagesTotal: b.messages.size, threadsTotal: b.messages.size, historyId: String(b.historyId) } };
       },
     ],
     [
@@ -184,7 +211,14 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
     set pageSize(n: number) {
       state.pageSize = n;
     },
+    get tokenExpiresIn() {
+      return state.tokenExpiresIn;
+    },
+    set tokenExpiresIn(seconds: number) {
+      state.tokenExpiresIn = seconds;
+    },
     tokenRequests: () => tokenRequests,
+    revokeTokens: () => tokens.clear(),
     addClient: (c) => void clients.set(c.clientId, c),
     addMessage(user, raw, labelIds) {
       const { ids, historyId } = add(user, [{ raw, ...(labelIds ? { labelIds } : {}) }]);

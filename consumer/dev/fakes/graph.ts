@@ -28,8 +28,11 @@ export interface FakeGraph {
   url: string;
   graphBaseUrl: string;
   loginBaseUrl: string;
+  /** Keys: "token", `message:${id}`. */
   faults: Faults;
   tokenRequests(): number;
+  /** Refuse every access token issued so far (as when an admin revokes the app's sessions). */
+  revokeTokens(): void;
   subscriptions(): Subscription[];
   addApp(app: FakeGraphApp): void;
   /** Deliver a message to a mailbox; returns its immutable id. */
@@ -62,9 +65,14 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
     [
       "POST",
       /^\/login\/([^/]+)\/oauth2\/v2\.0\/token$/,
-      (req, m) => {
+      async (req, m) => {
         tokenRequests++;
+        const fault = await faults.apply("token");
+        if (fault) return fault;
         const form = new URLSearchParams(req.body.toString());
+        if (form.get("scope") !== "https://graph.microsoft.com/.default") {
+          return { status: 400, body: { error: "invalid_scope", error_description: "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier." } };
+        }
         const app = apps.get(`${decodeURIComponent(m[1]!)}:${form.get("client_id")}`);
         if (form.get("grant_type") !== "client_credentials" || !app || app.clientSecret !== form.get("client_secret")) {
           return { status: 401, body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." } };
@@ -86,7 +94,8 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
         if (fault) return fault;
         const raw = messages.get(mailbox)?.get(id);
         if (!raw) return error(404, "ErrorItemNotFound", "The specified object was not found in the store.");
-        return { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(raw) };
+        const stall = faults.stall(`message:${id}`);
+        return { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(raw), ...(stall ? { stallBodyMs: stall } : {}) };
       },
     ],
     [
@@ -160,6 +169,7 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
     loginBaseUrl: `${server.url}/login`,
     faults,
     tokenRequests: () => tokenRequests,
+    revokeTokens: () => tokens.clear(),
     subscriptions: () => [...subscriptions.values()],
     addApp: (app) => void apps.set(`${app.azureTenantId}:${app.clientId}`, app),
     addMessage(mailbox, raw, id = `AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A${randomUUID().replace(/-/g, "")}`) {

@@ -8,7 +8,13 @@ export interface FakeRequest {
   body: Buffer;
 }
 
-export type FakeResponse = { status: number; headers?: Record<string, string>; body?: string | Buffer | object };
+export type FakeResponse = {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer | object;
+  /** Send the headers and the first bytes of the body, then wait this long before the rest. */
+  stallBodyMs?: number;
+};
 export type Handler = (req: FakeRequest, match: RegExpExecArray) => FakeResponse | Promise<FakeResponse>;
 
 export interface FakeServer {
@@ -47,16 +53,28 @@ function send(res: ServerResponse, response: FakeResponse): void {
   const body = response.body === undefined ? "" : typeof response.body === "string" || Buffer.isBuffer(response.body) ? response.body : JSON.stringify(response.body);
   const type = response.body !== undefined && typeof response.body === "object" && !Buffer.isBuffer(response.body) ? { "content-type": "application/json" } : {};
   res.writeHead(response.status, { ...type, ...response.headers });
-  res.end(body);
+  if (!response.stallBodyMs || body.length < 2) {
+    res.end(body);
+    return;
+  }
+  const bytes = Buffer.from(body);
+  res.write(bytes.subarray(0, 1));
+  const timer = setTimeout(() => res.end(bytes.subarray(1)), response.stallBodyMs);
+  res.on("close", () => clearTimeout(timer));
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A fault to inject on one resource: an HTTP status (with Retry-After), or a delay. */
+/** A fault to inject on one resource: an HTTP status (with Retry-After and the provider's error
+ * body), a delay before answering, or a body that stalls after its first byte. */
 export interface Fault {
   status?: number;
   retryAfter?: string;
+  /** The error body to send with `status` (default a Graph-style `{error: {code, message}}`). */
+  body?: object;
   delayMs?: number;
+  /** Answer normally, but stall the body this long after its first byte. */
+  stallBodyMs?: number;
   /** How many requests it applies to before the resource behaves again (default: always). */
   times?: number;
 }
@@ -68,16 +86,33 @@ export class Faults {
     this.#faults.set(key, { ...fault });
   }
 
+  clear(key?: string): void {
+    if (key === undefined) this.#faults.clear();
+    else this.#faults.delete(key);
+  }
+
   /** The fault to apply now, if any (counting down `times`). */
   async apply(key: string): Promise<FakeResponse | undefined> {
     const fault = this.#faults.get(key);
-    if (!fault) return undefined;
+    if (!fault || (fault.stallBodyMs && !fault.status && !fault.delayMs)) return undefined; // see stall()
     if (fault.times !== undefined) {
       if (fault.times <= 0) return undefined;
       fault.times--;
     }
     if (fault.delayMs) await sleep(fault.delayMs);
     if (!fault.status) return undefined;
-    return { status: fault.status, headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : {}, body: { error: { code: fault.status === 429 ? "TooManyRequests" : "ServiceUnavailable", message: "injected fault" } } };
+    const body = fault.body ?? { error: { code: fault.status === 429 ? "TooManyRequests" : fault.status >= 500 ? "ServiceUnavailable" : "InjectedFault", message: "injected fault" } };
+    return { status: fault.status, headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : {}, body };
+  }
+
+  /** How long to stall the body of a normal answer for `key` (used by routes that serve content). */
+  stall(key: string): number | undefined {
+    const fault = this.#faults.get(key);
+    if (!fault?.stallBodyMs || fault.status) return undefined;
+    if (fault.times !== undefined) {
+      if (fault.times <= 0) return undefined;
+      fault.times--;
+    }
+    return fault.stallBodyMs;
   }
 }

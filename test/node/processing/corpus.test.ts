@@ -63,7 +63,7 @@ describe("fixture corpus through processing (PostgreSQL)", () => {
   afterAll(async () => t.drop());
 
   it("each message becomes the ticket, comment, note or skip its expectation names, in order", async () => {
-    const processor = createProcessor({ db: t.db, directory: new Mailboxes(t.db) });
+    const processor = createProcessor({ db: t.db });
     const ticketOf = new Map<string, string>();
     for (const [i, e] of expected.fixtures.entries()) {
       const outcome = await processor.process({ provider: "imap", tenantId: "acme", providerId, providerMessageId: `1:${i + 1}`, raw: raw(e.file) });
@@ -94,12 +94,12 @@ describe("a 20 MB attachment (generated at test time from a small template)", ()
     try {
       const mailboxes = new Mailboxes(t.db);
       const providerId = await mailboxes.add({ tenantId: "acme", kind: "imap", address: expected.helpdeskAddress, credentials: { type: "imap", host: "h", port: 1, secure: false, user: "u", password: "p" } });
-      const processor = createProcessor({ db: t.db, directory: mailboxes });
+      const processor = createProcessor({ db: t.db });
       const message = { provider: "imap" as const, tenantId: "acme", providerId, providerMessageId: "1:20mb", raw };
       expect(raw.byteLength).toBeGreaterThan(25 * 1024 * 1024); // base64 makes 20 MB into ~27 MB of mail
       expect(await processor.process(message)).toEqual({ outcome: "skipped", reason: "message_too_large" });
       expect(await processor.process(message)).toEqual({ outcome: "skipped", reason: "message_too_large" });
-      const generous = createProcessor({ db: t.db, directory: mailboxes, limits: { maxMessageBytes: 40 * 1024 * 1024, maxAttachmentBytes: 30 * 1024 * 1024 } });
+      const generous = createProcessor({ db: t.db, limits: { maxMessageBytes: 40 * 1024 * 1024, maxAttachmentBytes: 30 * 1024 * 1024 } });
       expect(await generous.process({ ...message, providerMessageId: "1:20mb-b", raw: new TextEncoder().encode(new TextDecoder().decode(raw).replace("K24@customer.example", "K24-big@customer.example")) })).toMatchObject({ outcome: "processed", effect: "ticket" });
       const [doc] = await t.db.query<{ size: number }>("SELECT size FROM documents");
       expect(doc!.size).toBe(20 * 1024 * 1024);

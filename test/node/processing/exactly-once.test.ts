@@ -16,7 +16,7 @@ describe.each(backends)("processing on %s", (backend) => {
     const mailboxes = new Mailboxes(t.db);
     const imap = await mailboxes.add({ tenantId: "acme", kind: "imap", address: "support@helpdesk.example", credentials: { type: "imap", host: "h", port: 1, secure: false, user: "u", password: "p" } });
     const microsoft = await mailboxes.add({ tenantId: "acme", kind: "microsoft", address: "helpdesk@acme.example", credentials: { type: "microsoft", azureTenantId: "t", clientId: "c", clientSecret: "s" } });
-    return { processor: createProcessor({ db: t.db, directory: mailboxes, limits }), imap, microsoft };
+    return { processor: createProcessor({ db: t.db, limits }), imap, microsoft };
   }
   const count = async (table: string) => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
