@@ -25,7 +25,7 @@ const arg = (name: string, fallback: number) => {
 const JOBS = arg("jobs", 20_000);
 const REST_JOBS = Math.min(JOBS, arg("rest-jobs", 5_000));
 const COUNT_JOBS = 2_000;
-const IDLE_SECONDS = arg("idle-seconds", 95);
+const IDLE_SECONDS = Math.max(65, arg("idle-seconds", 125));
 const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 // Each system gets its own database index, so MONITOR can tell their commands apart.
 const DB = { inletTcp: 11, inletRest: 12, bullmq: 13 } as const;
@@ -191,17 +191,20 @@ async function main() {
   await sleep(1000);
   monitor.reset();
   const idleStart = performance.now();
+  // The idle wait grows 1, 2, 4, 8, 16 s, then stays at 30 s: steady state starts after ~31 s,
+  // so it is measured from 35 s to the end (several 30 s cycles with the default 125 s).
+  const STEADY_FROM = 35;
+  await sleep(STEADY_FROM * 1000);
+  const atSteady: Record<string, number> = {};
+  for (const [key, system] of Object.entries(systems)) atSteady[key] = monitor.counts(system.db).clientSent;
+  await sleep((60 - STEADY_FROM) * 1000);
   const firstMinute: Record<string, number> = {};
-  await sleep(Math.min(60, IDLE_SECONDS) * 1000);
   for (const [key, system] of Object.entries(systems)) firstMinute[key] = monitor.counts(system.db).clientSent;
-  const afterFirst: Record<string, number> = { ...firstMinute };
   await sleep(Math.max(0, IDLE_SECONDS - 60) * 1000);
   const idleSeconds = (performance.now() - idleStart) / 1000;
   const idleCost: Record<string, { firstMinute: number; steadyPerMinute: number; perHour: number }> = {};
   for (const [key, system] of Object.entries(systems)) {
-    const total = monitor.counts(system.db).clientSent;
-    const lateWindow = idleSeconds - 60;
-    const steady = lateWindow > 20 ? ((total - afterFirst[key]!) / lateWindow) * 60 : (total / idleSeconds) * 60;
+    const steady = ((monitor.counts(system.db).clientSent - atSteady[key]!) / (idleSeconds - STEADY_FROM)) * 60;
     idleCost[key] = { firstMinute: firstMinute[key]!, steadyPerMinute: +steady.toFixed(1), perHour: Math.round(steady * 60) };
     console.log(`${system.name.padEnd(30)} idle: ${firstMinute[key]} commands in the first minute, ${steady.toFixed(1)}/min steady`);
   }
