@@ -12,9 +12,6 @@ import { openDatabase } from "./store/open.ts";
 import { Mailboxes } from "./store/mailboxes.ts";
 import { createLifecycleHandler, renewDue } from "./providers/upkeep.ts";
 import { ImapListener } from "./imap-listener/listener.ts";
-import { TcpScriptClient, createTcpRedis } from "./redis/tcp-client.ts";
-import { UpstashScriptClient, createUpstashRedis } from "../src/queue/upstash.ts";
-import type { ScriptClient } from "../src/queue/script.ts";
 import type { PointerQueue } from "../src/queue/queue.ts";
 import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
@@ -70,11 +67,10 @@ export async function startConsumerApp(env: Env, log: Logger): Promise<ConsumerA
 
   let listener: ImapListener | undefined;
   if (env.INLET_IMAP_LISTENER !== "0" && env.INGRESS_URL && env.IMAP_WEBHOOK_SECRET) {
-    const scripts: ScriptClient = connection.transport === "tcp" ? new TcpScriptClient(createTcpRedis(env.REDIS_URL ?? "redis://127.0.0.1:6379")) : new UpstashScriptClient(createUpstashRedis({ url: env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN! }));
     listener = new ImapListener({
       listMailboxes: () => mailboxes.list("imap"),
       directory: mailboxes,
-      scripts,
+      scripts: connection.scripts,
       leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,
       ingressUrl: env.INGRESS_URL,
       webhookSecret: env.IMAP_WEBHOOK_SECRET,

@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { answers, waitUntil } from "./processes.ts";
 
 const run = promisify(execFile);
 
@@ -38,32 +39,18 @@ function freePort(): Promise<number> {
   });
 }
 
-function which(binary: string): boolean {
+/** Whether Dovecot's server and admin tool are on PATH. */
+export function dovecotInstalled(): boolean {
   try {
-    execFileSync("sh", ["-c", `command -v ${binary}`], { stdio: "ignore" });
+    execFileSync("sh", ["-c", "command -v dovecot && command -v doveadm"], { stdio: "ignore" });
     return true;
   } catch {
     return false;
   }
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const { connect } = await import("node:net");
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ port, host: "127.0.0.1" });
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
-      socket.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`Dovecot did not listen on ${port} within ${timeoutMs} ms`);
-}
-
 export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
-  if (!which("dovecot") || !which("doveadm")) {
+  if (!dovecotInstalled()) {
     throw new Error("Dovecot is not installed: run `bash .ci/install-dovecot.sh` (Debian package dovecot-imapd)");
   }
   const dir = mkdtempSync(join(tmpdir(), "inlet-dovecot-"));
@@ -120,7 +107,7 @@ service anvil {
       child.on("error", reject);
       child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`dovecot exited ${code}; see ${join(dir, "dovecot.log")}`))));
     });
-    await waitForPort(port, 10_000);
+    await waitUntil(() => answers(port), 10_000, `Dovecot on port ${port}`);
   };
   const masterPid = (): number | undefined => {
     try {

@@ -1,11 +1,10 @@
 // The local provider sandbox for `inlet dev` and `inlet demo`: Microsoft Graph, Gmail and Google's
 // OAuth endpoints, a JWKS for Pub/Sub push tokens, and (when Dovecot is installed) an IMAP
 // server, all on loopback, speaking the providers' wire formats. Nothing leaves the machine.
-import { execFileSync } from "node:child_process";
 import { startFakeGraph, type FakeGraph } from "./fakes/graph.ts";
 import { startFakeGmail, type FakeGmail } from "./fakes/gmail.ts";
 import { startJwksServer, type JwksServer } from "./fakes/jwks.ts";
-import { startDovecot, type Dovecot } from "./dovecot.ts";
+import { dovecotInstalled, startDovecot, type Dovecot } from "./dovecot.ts";
 
 export const SANDBOX = {
   microsoft: { azureTenantId: "sandbox-tenant", clientId: "inlet-sandbox-app", clientSecret: "sandbox-app-secret", mailbox: "helpdesk@contoso.example" },
@@ -26,20 +25,11 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-function hasDovecot(): boolean {
-  try {
-    execFileSync("sh", ["-c", "command -v dovecot && command -v doveadm"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function startSandbox(): Promise<Sandbox> {
   const [graph, gmail, jwks] = await Promise.all([startFakeGraph(), startFakeGmail(), startJwksServer()]);
   graph.addApp(SANDBOX.microsoft);
   gmail.addClient(SANDBOX.google);
-  const dovecot = hasDovecot() ? await startDovecot([{ user: SANDBOX.imap.user, password: SANDBOX.imap.password }]).catch(() => undefined) : undefined;
+  const dovecot = dovecotInstalled() ? await startDovecot([{ user: SANDBOX.imap.user, password: SANDBOX.imap.password }]).catch(() => undefined) : undefined;
   return {
     graph,
     gmail,

@@ -2,6 +2,7 @@
 // set, else the Upstash REST API when UPSTASH_REDIS_REST_URL/TOKEN are set, else local Redis.
 import { queueSettings, type Env } from "../../src/queue/config.ts";
 import { PointerQueue } from "../../src/queue/queue.ts";
+import type { ScriptClient } from "../../src/queue/script.ts";
 import { createUpstashRedis, UpstashScriptClient } from "../../src/queue/upstash.ts";
 import { createTcpRedis, TcpScriptClient, WakeListener } from "../redis/tcp-client.ts";
 
@@ -10,6 +11,8 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export interface QueueConnection {
   queue: PointerQueue;
   transport: "tcp" | "rest";
+  /** The script client the queue runs on, for other scripts over the same connection (mailbox leases). */
+  scripts: ScriptClient;
   /** Where it connects, without credentials (for logs and messages). */
   target: string;
   wake: WakeListener | undefined;
@@ -31,15 +34,17 @@ export function connectQueue(env: Env, options: { wake?: boolean; failFast?: boo
   const restUrl = env.UPSTASH_REDIS_REST_URL;
   const restToken = env.UPSTASH_REDIS_REST_TOKEN;
   if (!env.REDIS_URL && restUrl && restToken) {
-    const redis = createUpstashRedis({ url: restUrl, token: restToken, retries: options.failFast ? 0 : 2 });
-    return { queue: new PointerQueue(new UpstashScriptClient(redis), settings), transport: "rest", target: redactUrl(restUrl), wake: undefined, close() {} };
+    const scripts = new UpstashScriptClient(createUpstashRedis({ url: restUrl, token: restToken, retries: options.failFast ? 0 : 2 }));
+    return { queue: new PointerQueue(scripts, settings), transport: "rest", scripts, target: redactUrl(restUrl), wake: undefined, close() {} };
   }
   const url = env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const redis = createTcpRedis(url, options.failFast ? { failFast: true } : {});
   const wake = options.wake ? new WakeListener(url, settings.keys.wake) : undefined;
+  const scripts = new TcpScriptClient(redis);
   return {
-    queue: new PointerQueue(new TcpScriptClient(redis), settings),
+    queue: new PointerQueue(scripts, settings),
     transport: "tcp",
+    scripts,
     target: redactUrl(url),
     wake,
     close() {

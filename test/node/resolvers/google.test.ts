@@ -9,6 +9,7 @@ import { InletError, permanent } from "../../../consumer/runtime/errors.ts";
 import type { MailboxCursors, MailboxRecord } from "../../../consumer/runtime/handler.ts";
 import type { Job } from "../../../src/queue/job.ts";
 import { captureLogs } from "../../support/log-capture.ts";
+import { outcomeOf } from "../../support/outcome.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { buildMail } from "../../support/mail.ts";
 import { RecordingProcessor } from "../../support/recording-processor.ts";
@@ -39,14 +40,6 @@ function setup(options: { cursors?: MailboxCursors; timeoutMs?: number; credenti
   return { run, directory, processor, tokens, logs, cursor, ids };
 }
 
-const outcomeOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-    return "no error";
-  } catch (error) {
-    return error instanceof InletError ? `${error.disposition}:${error.code}${error.retryAfterMs !== undefined ? `:${error.retryAfterMs}` : ""}` : `not an InletError: ${String(error)}`;
-  }
-};
 
 describe("Gmail resolver", () => {
   it("a history of INBOX, SENT and DRAFT messages over 3 pages, one message 404s: the others are processed byte for byte, the cursor ends past the last one done", async () => {

@@ -3,11 +3,11 @@
 // hangs (timeout) and a server killed in the middle of a job.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createImapResolver } from "../../../consumer/resolvers/imap.ts";
-import { InletError } from "../../../consumer/runtime/errors.ts";
 import type { MailboxRecord } from "../../../consumer/runtime/handler.ts";
 import type { Resolver } from "../../../consumer/runtime/resolver.ts";
 import type { Job } from "../../../src/queue/job.ts";
 import { append, freeze, startDovecot, thaw, type Dovecot } from "../../support/dovecot.ts";
+import { outcomeOf } from "../../support/outcome.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { buildMail } from "../../support/mail.ts";
 import { RecordingProcessor } from "../../support/recording-processor.ts";
@@ -38,14 +38,6 @@ function setup(mailbox: MailboxRecord, timeoutMs = 5000): { resolver: Resolver; 
   return { resolver, directory, processor, run: (job) => resolver.handle({ job, mailbox, directory, processor, signal: new AbortController().signal }) };
 }
 
-const outcomeOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-    return "no error";
-  } catch (error) {
-    return error instanceof InletError ? `${error.disposition}:${error.code}` : `not an InletError: ${String(error)}`;
-  }
-};
 
 describe("IMAP resolver against Dovecot", () => {
   it("fetches the exact source by UID and hands it to processing as `uidValidity:uid`", async () => {

@@ -7,6 +7,7 @@ import { TokenCache } from "../../../consumer/resolvers/token-cache.ts";
 import { InletError } from "../../../consumer/runtime/errors.ts";
 import type { MailboxRecord } from "../../../consumer/runtime/handler.ts";
 import type { Job } from "../../../src/queue/job.ts";
+import { outcomeOf } from "../../support/outcome.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { buildMail } from "../../support/mail.ts";
 import { RecordingProcessor } from "../../support/recording-processor.ts";
@@ -31,15 +32,6 @@ function setup(timeoutMs = 2000) {
   return { run, processor, tokens };
 }
 
-/** `disposition:code[:retryAfterMs]` of the error a job ends with. */
-const outcomeOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-    return "no error";
-  } catch (error) {
-    return error instanceof InletError ? `${error.disposition}:${error.code}${error.retryAfterMs !== undefined ? `:${error.retryAfterMs}` : ""}` : `not an InletError: ${String(error)}`;
-  }
-};
 
 describe("Microsoft Graph resolver", () => {
   it("hands the exact MIME bytes to processing, keyed by the immutable id; one app-only token serves several jobs", async () => {
