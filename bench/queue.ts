@@ -3,7 +3,7 @@
 // claim → ack, producer and consumers running together) and processing only (queue filled
 // first), Redis commands per job (sent by clients / executed inside Redis, from MONITOR), and
 // the commands an idle consumer issues. Writes bench/results/queue.json and queue.md.
-//   node bench/queue.ts [--jobs 20000] [--idle-seconds 95]
+//   node bench/queue.ts [--jobs 20000] [--idle-seconds 125] [--throughput-only [--only 'concurrency 8']]
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Queue, Worker } from "bullmq";
@@ -51,7 +51,8 @@ interface System {
   name: string;
   db: number;
   /** Start `workers` consumers of `concurrency` each; returns a completion counter and a stop. */
-  consume(workers: number, concurrency: number): Promise<{ done: () => number; stop: () => Promise<void> }>;
+  /** `prefetch` applies to Inlet only (BullMQ has none); undefined keeps Inlet's default. */
+  consume(workers: number, concurrency: number, prefetch?: number): Promise<{ done: () => number; stop: () => Promise<void> }>;
   add(i: number): Promise<unknown>;
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -73,10 +74,10 @@ function inletSystem(name: string, db: number, transport: "tcp" | "rest", bridge
   return {
     name,
     db,
-    async consume(workers, concurrency) {
+    async consume(workers, concurrency, prefetch) {
       const consumers = Array.from({ length: workers }, () => {
         const wake = transport === "tcp" ? new WakeListener(dbUrl(db), settings.keys.wake) : undefined;
-        return new Consumer({ queue: makeQueue(), log, concurrency, handler: async () => ({ outcome: "processed", messages: [] }), ...(wake ? { wake } : {}) });
+        return new Consumer({ queue: makeQueue(), log, concurrency, ...(prefetch === undefined ? {} : { prefetch }), handler: async () => ({ outcome: "processed", messages: [] }), ...(wake ? { wake } : {}) });
       });
       consumers.forEach((c) => c.start());
       return { done: () => consumers.reduce((n, c) => n + c.counters.acked, 0), stop: async () => void (await Promise.all(consumers.map((c) => c.stop()))) };
@@ -116,9 +117,9 @@ function bullmqSystem(db: number): System {
   };
 }
 
-async function endToEnd(system: System, jobs: number, workers: number, concurrency: number) {
+async function endToEnd(system: System, jobs: number, workers: number, concurrency: number, prefetch?: number) {
   await system.flush();
-  const consumers = await system.consume(workers, concurrency);
+  const consumers = await system.consume(workers, concurrency, prefetch);
   const started = performance.now();
   await produce(jobs, system.add);
   await waitFor(() => consumers.done() >= jobs);
@@ -127,11 +128,11 @@ async function endToEnd(system: System, jobs: number, workers: number, concurren
   return Math.round(jobs / seconds);
 }
 
-async function processingOnly(system: System, jobs: number, workers: number, concurrency: number) {
+async function processingOnly(system: System, jobs: number, workers: number, concurrency: number, prefetch?: number) {
   await system.flush();
   await produce(jobs, system.add);
   const started = performance.now();
-  const consumers = await system.consume(workers, concurrency);
+  const consumers = await system.consume(workers, concurrency, prefetch);
   await waitFor(() => consumers.done() >= jobs);
   const seconds = (performance.now() - started) / 1000;
   await consumers.stop();
@@ -145,19 +146,30 @@ async function main() {
     inletRest: inletSystem("Inlet (Upstash REST bridge)", DB.inletRest, "rest", bridge),
     bullmq: bullmqSystem(DB.bullmq),
   };
-  const shapes: [string, number, number][] = [["1 consumer, concurrency 1", 1, 1], ["1 consumer, concurrency 8", 1, 8], ["8 consumers, concurrency 1 each", 8, 1]];
+  // Inlet consumers prefetch by default (max(4, concurrency) jobs ahead); the last shape turns
+  // that off, to show what it is worth.
+  const shapes: [string, number, number, number?][] = [
+    ["1 consumer, concurrency 1", 1, 1],
+    ["1 consumer, concurrency 8", 1, 8],
+    ["8 consumers, concurrency 1 each", 8, 1],
+    ["1 consumer, concurrency 1, Inlet prefetch off", 1, 1, 0],
+  ];
   const throughput: Record<string, Record<string, { endToEnd: number; processingOnly: number }>> = {};
-  for (const [label, workers, concurrency] of shapes) {
+  const only = process.argv.includes("--only") ? (process.argv[process.argv.indexOf("--only") + 1] ?? "") : "";
+  for (const [label, workers, concurrency, prefetch] of shapes) {
+    if (!label.includes(only)) continue;
     throughput[label] = {};
     for (const [key, system] of Object.entries(systems)) {
       const jobs = key === "inletRest" ? REST_JOBS : JOBS;
-      await endToEnd(system, Math.min(jobs, 1000), workers, concurrency); // warm up: scripts loaded, JIT hot
-      const e2e = await endToEnd(system, jobs, workers, concurrency);
-      const proc = await processingOnly(system, jobs, workers, concurrency);
+      await endToEnd(system, Math.min(jobs, 1000), workers, concurrency, prefetch); // warm up: scripts loaded, JIT hot
+      const e2e = await endToEnd(system, jobs, workers, concurrency, prefetch);
+      const proc = await processingOnly(system, jobs, workers, concurrency, prefetch);
       throughput[label]![key] = { endToEnd: e2e, processingOnly: proc };
       console.log(`${label.padEnd(34)} ${system.name.padEnd(30)} e2e ${String(e2e).padStart(6)} jobs/s   processing ${String(proc).padStart(6)} jobs/s`);
     }
   }
+
+  if (process.argv.includes("--throughput-only")) process.exit(0); // a quick comparison; writes nothing
 
   // Commands per job under load, counted with MONITOR in a separate pass (it slows Redis down).
   const monitor = new CommandMonitor(REDIS);
@@ -261,6 +273,7 @@ function markdown(r: {
     "",
     `${r.date}, ${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}, one Redis 7 on loopback, everything in one Node process. Produced by \`npm run bench:queue\`.`,
     `No-op handler; ${r.jobs.tcpAndBullmq} jobs per run for Inlet TCP and BullMQ (${r.jobs.rest} over REST); producer keeps ${PRODUCER_WINDOW} enqueues in flight; BullMQ with removeOnComplete.`,
+    "Inlet consumers prefetch max(4, concurrency) jobs ahead and carry their acks in the next claim (one script call per batch); the last row turns prefetch off. BullMQ fetches the next job as it completes one.",
     "",
     "## Jobs per second",
     "",

@@ -1,8 +1,10 @@
-// The claim loop. Claims while there is capacity; when the queue is empty it blocks on the
-// wake marker (TCP) or backs off (REST); renews every running job's lease by heartbeat; gives
-// every job a timeout; turns outcomes into ack (processed, skipped) or fail (retry with backoff,
-// then dead-letter); and on stop() finishes running jobs within a grace period, then releases
-// the rest without losing an attempt.
+// The claim loop. Claims while there is capacity, plus a few jobs ahead (prefetch) so the next
+// job is at hand when one finishes; acks ride along with the next claim, so a busy consumer
+// spends about one round trip per claim batch. When the queue is empty it blocks on the wake
+// marker (TCP) or backs off (REST). It renews every held job's lease by heartbeat, gives every
+// job a timeout, turns outcomes into ack (processed, skipped) or fail (retry with backoff, then
+// dead-letter), and on stop() releases prefetched jobs at once, finishes running jobs within a
+// grace period, then releases the rest without losing an attempt.
 import type { Claim, Lease, PointerQueue } from "../../src/queue/queue.ts";
 import type { WakeListener } from "../redis/tcp-client.ts";
 import { InletError } from "./errors.ts";
@@ -17,6 +19,12 @@ export interface ConsumerOptions {
   handler: JobHandler;
   log: Logger;
   concurrency?: number;
+  /** Jobs claimed ahead of a free slot (default: `concurrency`, at least 4; 0 turns it off), so
+   * the next job is at hand when one finishes. They wait under a renewed lease, and go back to
+   * the queue (no attempt counted) on stop() or when they have waited `prefetchWaitMs`. */
+  prefetch?: number;
+  /** How long a prefetched job may wait for a slot before another consumer should have it (10 s). */
+  prefetchWaitMs?: number;
   /** TCP only: block on the wake marker instead of polling. */
   wake?: WakeListener;
   jobTimeoutMs?: number;
@@ -62,6 +70,9 @@ export class Consumer {
   /** Jobs whose handler is still at work; a job stops counting once it is being acked, so the
    * next claim goes out alongside the ack instead of after it. */
   #working = 0;
+  /** Prefetched jobs waiting for a slot, in claim order. */
+  #waiting: { claim: Claim; since: number }[] = [];
+  #waitCheck: NodeJS.Timeout | undefined;
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
   readonly #released = new Set<string>();
@@ -76,7 +87,9 @@ export class Consumer {
       jobTimeoutMs: Math.max(1000, ttl * 5),
       heartbeatMs: Math.max(50, Math.floor(ttl / 3)),
       shutdownGraceMs: 25_000,
+      prefetchWaitMs: 10_000,
       ...options,
+      prefetch: Math.max(0, options.prefetch ?? Math.max(4, options.concurrency ?? 4)),
       wake: options.wake,
     };
     this.#acks = new Batcher((leases) => this.#o.queue.ack(leases));
@@ -90,6 +103,7 @@ export class Consumer {
     if (this.#loop) return;
     this.#heartbeat = setInterval(() => void this.#renew(), this.#o.heartbeatMs);
     this.#loop = this.#claimLoop().catch((error: unknown) => {
+      this.#acks.resume();
       this.#o.log.error({ event: "inbound_email_consumer_crashed", err: error }, "claim loop failed");
       throw error;
     });
@@ -100,50 +114,71 @@ export class Consumer {
     this.#stopping.abort();
     this.#o.wake?.close();
     await this.#loop?.catch(() => undefined);
+    this.#acks.resume();
+    // Prefetched jobs never started: give them back now, for another consumer to take.
+    clearTimeout(this.#waitCheck);
+    await this.#giveBack(this.#waiting.splice(0).map((w) => w.claim));
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.#o.shutdownGraceMs)))]);
     clearTimeout(timer);
     // Jobs still at work after the grace period go back to the queue; jobs already being acked finish.
     const leftovers = [...this.#running.values()].filter((r) => !r.settling);
-    if (leftovers.length > 0) {
-      leftovers.forEach((r) => {
-        this.#released.add(r.claim.jobId);
-        r.controller.abort(new InletError("shutdown", "consumer shutting down", { disposition: "retry" }));
-      });
-      const released = await this.#o.queue.release(leftovers.map((r) => r.claim));
-      leftovers.forEach((r, i) => {
-        if (!released[i]) return;
-        this.counters.released++;
-        logEvent(this.#o.log, "inbound_email_queue_release", this.#ids(r.claim));
-      });
-    }
+    leftovers.forEach((r) => {
+      this.#released.add(r.claim.jobId);
+      r.controller.abort(new InletError("shutdown", "consumer shutting down", { disposition: "retry" }));
+    });
+    await this.#giveBack(leftovers.map((r) => r.claim));
     await all();
     clearInterval(this.#heartbeat);
   }
 
+  /** Release jobs to the queue without counting an attempt. */
+  async #giveBack(claims: Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    const released = await this.#o.queue.release(claims);
+    claims.forEach((claim, i) => {
+      if (!released[i]) return;
+      this.counters.released++;
+      logEvent(this.#o.log, "inbound_email_queue_release", this.#ids(claim));
+    });
+  }
+
   async #claimLoop(): Promise<void> {
-    const { queue, concurrency, wake } = this.#o;
+    const { queue, concurrency, prefetch, wake } = this.#o;
     const { blockSeconds, idleMaxSeconds } = queue.settings;
     let idleSeconds = blockSeconds;
     let woken = false;
     while (!this.#stopping.signal.aborted) {
-      const free = concurrency - this.#working;
+      const free = concurrency + prefetch - this.#working - this.#waiting.length;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        // Let the jobs finishing in this same turn finish too: one claim then refills (and acks) them all.
+        await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
+      // Acks waiting to go out ride along with the claim; those that come up meanwhile wait for
+      // the next one, or go out on their own when the loop goes idle (resume()).
+      const acks = this.#acks.take();
+      this.#acks.pause();
       let result;
       try {
-        result = await queue.claim({ count: free, woken });
+        result = await queue.claim({ count: free, woken, ack: acks.map((a) => a.item) });
+        const acked = result.acked;
+        acks.forEach((a, i) => a.resolve(acked[i] === true));
       } catch (error) {
+        acks.forEach((a) => a.reject(error));
+        this.#acks.resume();
         this.#o.log.warn({ event: "inbound_email_queue_claim_error", err: error }, "claim failed; backing off");
         await sleep(idleSeconds * 1000, this.#stopping.signal);
         idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
         continue;
       }
       woken = false;
-      for (const claim of result.claims) this.#run(claim);
+      for (const claim of result.claims) {
+        if (this.#working < concurrency) this.#run(claim);
+        else this.#wait(claim);
+      }
       for (const rejected of result.rejected) {
         this.counters.deadLettered++;
         logEvent(this.#o.log, "inbound_email_queue_dlq", { jobId: rejected.jobId, reason: rejected.reason }, "warn");
@@ -153,6 +188,7 @@ export class Consumer {
         continue; // there may be more: claim again as soon as there is room
       }
       // The ready list is empty. Wait for work: a wake, a retry coming due, or the idle bound.
+      this.#acks.resume();
       if (result.claims.length > 0) idleSeconds = blockSeconds;
       const untilRetry = result.nextDelayedAt === undefined ? Infinity : Math.max(0, result.nextDelayedAt - result.now);
       const waitMs = Math.min(idleSeconds * 1000, untilRetry);
@@ -207,8 +243,28 @@ export class Consumer {
     this.#running.set(claim.jobId, running);
   }
 
+  #wait(claim: Claim): void {
+    this.#waiting.push({ claim, since: Date.now() });
+    this.#waitCheck ??= setTimeout(() => void this.#returnStale(), this.#o.prefetchWaitMs);
+  }
+
+  /** Prefetched jobs stuck behind slow ones go back to the queue, for a consumer with room. */
+  async #returnStale(): Promise<void> {
+    this.#waitCheck = undefined;
+    const limit = Date.now() - this.#o.prefetchWaitMs;
+    const stale = this.#waiting.filter((w) => w.since <= limit);
+    this.#waiting = this.#waiting.filter((w) => w.since > limit);
+    const oldest = this.#waiting[0];
+    if (oldest) this.#waitCheck = setTimeout(() => void this.#returnStale(), Math.max(1, oldest.since + this.#o.prefetchWaitMs - Date.now()));
+    await this.#giveBack(stale.map((w) => w.claim)).catch((error: unknown) =>
+      this.#o.log.warn({ event: "inbound_email_queue_release_error", err: error }, "could not return prefetched jobs; their leases will expire and reclaim will retry them"),
+    );
+  }
+
   #freeSlot(): void {
     this.#working--;
+    const next = this.#stopping.signal.aborted ? undefined : this.#waiting.shift();
+    if (next) this.#run(next.claim);
     const freed = this.#slotFreed;
     this.#slotFreed = undefined;
     freed?.();
@@ -252,12 +308,16 @@ export class Consumer {
 
   async #renew(): Promise<void> {
     const running = [...this.#running.values()];
-    if (running.length === 0) return;
+    const waiting = this.#waiting.map((w) => w.claim);
+    if (running.length + waiting.length === 0) return;
     try {
-      const { renewed } = await this.#o.queue.renew(running.map((r) => r.claim));
+      const { renewed } = await this.#o.queue.renew([...running.map((r) => r.claim), ...waiting]);
       renewed.forEach((ok, i) => {
+        if (ok) return;
         const lost = running[i];
-        if (!ok && lost) lost.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
+        if (lost) lost.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
+        // A prefetched job whose lease is gone is someone else's now: never start it.
+        else this.#waiting = this.#waiting.filter((w) => w.claim !== waiting[i - running.length]);
       });
     } catch (error) {
       this.#o.log.warn({ event: "inbound_email_queue_renew_error", err: error }, "lease renewal failed; will try again");

@@ -149,19 +149,25 @@ export class PointerQueue {
     return { replay: false, outcomes: reply.map((r) => str(r) as IngestOutcome), jobIds: jobs.map((j) => j.jobId) };
   }
 
-  async claim(options: { count?: number; woken?: boolean; promoteLimit?: number } = {}): Promise<ClaimResult> {
+  /** Claim up to `count` jobs. With `ack`, those leases are acked in the same script call first
+   * (a consumer whose slots free up spends one round trip per job); `acked` has one boolean per
+   * lease, false when it was stale. */
+  async claim(options: { count?: number; woken?: boolean; promoteLimit?: number; ack?: readonly Lease[] } = {}): Promise<ClaimResult & { acked: boolean[] }> {
     const { keys } = this;
     const token = `${this.#tokenPrefix}-${(this.#claims++).toString(36)}`;
+    const acks = options.ack ?? [];
     const reply = list(
       await this.#client.run(
-        scripts.claim,
+        acks.length > 0 ? scripts.ackClaim : scripts.claim,
         [keys.ready, keys.processing, keys.inflight, keys.lease, keys.dlq, keys.delayed, keys.wake],
-        [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100],
+        [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100, ...pairs(acks)],
       ),
     );
-    const leaseUntil = num(reply[1]);
-    const result: ClaimResult = { claims: [], now: num(reply[0]), nextDelayedAt: optionalTime(num(reply[2])), rejected: [] };
-    for (let i = 3; i + 3 < reply.length; i += 4) {
+    const base = acks.length > 0 ? num(reply[0]) + 1 : 0;
+    const acked = reply.slice(base > 0 ? 1 : 0, base).map((r) => num(r) === 1);
+    const leaseUntil = num(reply[base + 1]);
+    const result: ClaimResult & { acked: boolean[] } = { claims: [], now: num(reply[base]), nextDelayedAt: optionalTime(num(reply[base + 2])), rejected: [], acked };
+    for (let i = base + 3; i + 3 < reply.length; i += 4) {
       const jobId = str(reply[i]);
       const lease = { jobId, token: str(reply[i + 1]) };
       const delivery = num(reply[i + 2]);

@@ -8,18 +8,6 @@
   Returns one integer per pair: 1 acked, 0 stale (not in flight under that token).
 ]]
 -- @include inflight
+-- @include ack
 
-local out = {}
-for i = 1, #ARGV, 2 do
-  local id, token = ARGV[i], ARGV[i + 1]
-  local entry = held(KEYS[1], id, token)
-  if entry then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('LREM', KEYS[2], 1, entry.raw)
-    redis.call('ZREM', KEYS[3], id)
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
-return out
+return ack_leases(KEYS[1], KEYS[2], KEYS[3], ARGV, 1, {})

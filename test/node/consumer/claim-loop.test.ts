@@ -1,7 +1,7 @@
 // The claim loop against a real Redis: outcomes → ack / retry / dead-letter, heartbeats, waking.
 import { afterEach, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import type { Claim } from "../../../src/queue/queue.ts";
+import type { Claim, PointerQueue } from "../../../src/queue/queue.ts";
 import { Consumer, type JobHandler } from "../../../consumer/runtime/consumer.ts";
 import { permanent, retryable, sourceUnavailable } from "../../../consumer/runtime/errors.ts";
 import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
@@ -28,13 +28,21 @@ describe.each(transports)("claim loop over %s", (transport) => {
     await q.close();
   });
 
-  function start(handler: JobHandler, options: { concurrency?: number; ttl?: number } = {}) {
+  type Options = { concurrency?: number; ttl?: number; prefetch?: number; prefetchWaitMs?: number; queue?: PointerQueue };
+  function start(handler: JobHandler, options: Options = {}) {
     q = testQueue(transport, { claimTtlMs: options.ttl ?? 60_000, backoffBaseMs: 20, backoffMaxMs: 40, blockSeconds: 0.05, idleMaxSeconds: 0.2, maxAttempts: 3 });
     const logs = captureLogs();
-    const wake = transport === "tcp" ? new WakeListener(inject("redisUrl"), q.settings.keys.wake) : undefined;
-    consumer = new Consumer({ queue: q.consumer(), handler, log: logs.log, concurrency: options.concurrency ?? 4, ...(wake ? { wake } : {}) });
-    consumer.start();
+    consumer = another(handler, options, logs.log);
     return logs;
+  }
+
+  /** A consumer on the current test queue (`start` first). */
+  function another(handler: JobHandler, options: Options = {}, log = captureLogs().log) {
+    const wake = transport === "tcp" ? new WakeListener(inject("redisUrl"), q.settings.keys.wake) : undefined;
+    const { ttl: _ttl, queue, ...rest } = options;
+    const c = new Consumer({ queue: queue ?? q.consumer(), handler, log, concurrency: 4, ...rest, ...(wake ? { wake } : {}) });
+    c.start();
+    return c;
   }
 
   it("processed and skipped outcomes are acked and logged with the job's identifiers", async () => {
@@ -92,5 +100,64 @@ describe.each(transports)("claim loop over %s", (transport) => {
     await q.queue.enqueue([{ job: imapJob(1) }]);
     await until(() => consumer!.counters.acked === 1);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("prefetched jobs wait under a renewed lease and run in claim order, each once", async () => {
+    const ran: number[] = [];
+    start(async (claim) => {
+      ran.push(uidOf(claim));
+      await sleep(150);
+      return { outcome: "processed", messages: [] };
+    }, { concurrency: 1, prefetch: 3, ttl: 200 });
+    await q.queue.enqueue([1, 2, 3, 4, 5].map((uid) => ({ job: imapJob(uid) })));
+    const reclaimer = q.consumer();
+    let requeued = 0;
+    while (consumer!.counters.acked < 5) {
+      await sleep(50);
+      requeued += (await reclaimer.reclaim()).requeued;
+    }
+    expect(ran).toEqual([1, 2, 3, 4, 5]);
+    expect(requeued).toBe(0);
+    expect(consumer!.counters.stale).toBe(0);
+  });
+
+  it("a prefetched job stuck behind a slow one goes back to the queue, and an idle consumer runs it", async () => {
+    const ranBy: Record<number, string> = {};
+    start(async (claim) => {
+      ranBy[uidOf(claim)] = "first";
+      if (uidOf(claim) === 1) await sleep(1500);
+      return { outcome: "processed", messages: [] };
+    }, { concurrency: 1, prefetch: 1, prefetchWaitMs: 200 });
+    await q.queue.enqueue([1, 2].map((uid) => ({ job: imapJob(uid) })));
+    await until(async () => (await q.queue.stats()).ready === 0);
+    const second = another(async (claim) => {
+      ranBy[uidOf(claim)] = "second";
+      return { outcome: "processed", messages: [] };
+    }, { concurrency: 1 });
+    try {
+      await until(() => second.counters.acked === 1, 1200);
+      expect(ranBy).toEqual({ 1: "first", 2: "second" });
+      expect(consumer!.counters.released).toBe(1);
+      await until(() => consumer!.counters.acked === 1);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("acks ride along with claims: a busy consumer spends about one script call per batch of jobs", async () => {
+    q = testQueue(transport, { claimTtlMs: 60_000, blockSeconds: 0.05, idleMaxSeconds: 0.2 });
+    const queue = q.consumer();
+    const calls = { claim: 0, claimWithAcks: 0, ack: 0 };
+    const claim = queue.claim.bind(queue);
+    const ack = queue.ack.bind(queue);
+    queue.claim = (o) => (calls.claim++, o?.ack?.length && calls.claimWithAcks++, claim(o));
+    queue.ack = (leases) => (calls.ack++, ack(leases));
+    await q.queue.enqueue(Array.from({ length: 200 }, (_, i) => ({ job: imapJob(i + 1) })));
+    consumer = another(async () => ({ outcome: "processed", messages: [] }), { concurrency: 1, prefetch: 4, queue });
+    await until(() => consumer!.counters.acked === 200);
+    // 200 jobs, 5 per claim: about 40 claims, each carrying the acks of the previous batch.
+    expect(calls.claim).toBeLessThanOrEqual(60);
+    expect(calls.claimWithAcks).toBeGreaterThanOrEqual(calls.claim - 3);
+    expect(calls.ack).toBeLessThanOrEqual(2);
   });
 });

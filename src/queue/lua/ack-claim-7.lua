@@ -1,0 +1,20 @@
+--[[
+  ack-claim: ack finished jobs and claim the next ones in one step, so a consumer whose slot
+  frees spends one round trip per job instead of two. Both halves are exactly ack and claim.
+
+  KEYS[1] ready list   KEYS[2] processing list   KEYS[3] inflight hash   KEYS[4] lease zset
+  KEYS[5] dlq list     KEYS[6] delayed zset      KEYS[7] wake marker zset
+  ARGV[1..5] as claim: count, token prefix, lease TTL ms, woken, promote limit
+  ARGV[6..] pairs to ack: jobId, token
+
+  Returns { number of acks, ack result per pair (1 acked, 0 stale), then claim's reply }.
+]]
+-- @include now
+-- @include inflight
+-- @include dead-letter
+-- @include ack
+-- @include claim
+
+local out = { (#ARGV - 5) / 2 }
+ack_leases(KEYS[3], KEYS[2], KEYS[4], ARGV, 6, out)
+return claim_jobs(KEYS, ARGV, out)
