@@ -10,19 +10,24 @@ import type { Db } from "../../../consumer/store/db.ts";
 const TOTAL = 500;
 const KILLS = 4;
 
-function run(env: Record<string, string>, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; output: string }> {
+/** Run the worker process; with `killAfter`, SIGKILL it once it has committed that many new
+ * messages, at a random moment (0-4 ms) into whatever it is doing next. */
+function run(env: Record<string, string>, killAfter?: number): Promise<{ code: number | null; signal: string | null; output: string; applied: number }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["test/support/fixtures/crash-processor.ts"], { env: { ...process.env, ...env, TOTAL: String(TOTAL) }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    let timer: NodeJS.Timeout | undefined;
-    // Kill only once the process is at work (its first progress line), at a random point after.
-    if (killAfterMs !== undefined) child.stdout.once("data", () => (timer = setTimeout(() => child.kill("SIGKILL"), killAfterMs)));
-    child.on("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, output });
+    let applied = 0;
+    let aimed = false;
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+      applied = output.match(/^applied /gm)?.length ?? 0;
+      if (killAfter !== undefined && !aimed && applied >= killAfter) {
+        aimed = true;
+        setTimeout(() => child.kill("SIGKILL"), Math.floor(Math.random() * 5));
+      }
     });
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("exit", (code, signal) => resolve({ code, signal, output, applied }));
   });
 }
 
@@ -47,12 +52,16 @@ describe.each(backends)("crash safety of processing on %s", (backend) => {
     // One process at a time owns a PGlite data dir: close ours while the child works.
     if (backend === "pglite") await t.db.close();
     const env: Record<string, string> = backend === "postgres" ? { DATABASE_URL: t.url! } : { PGLITE_DIR: t.dataDir! };
-    let killed = 0;
+    // Each kill lands somewhere in the work still left, so every run is cut short and the last
+    // one finishes what remains.
+    let remaining = TOTAL;
     for (let i = 0; i < KILLS; i++) {
-      const result = await run(env, 100 + Math.floor(Math.random() * (backend === "postgres" ? 900 : 2500)));
-      if (result.signal === "SIGKILL") killed++;
+      const killAfter = 1 + Math.floor(Math.random() * Math.floor(remaining / (KILLS - i + 1)));
+      const result = await run(env, killAfter);
+      expect(result.signal, result.output.slice(-2000)).toBe("SIGKILL");
+      remaining -= result.applied;
     }
-    expect(killed).toBeGreaterThanOrEqual(KILLS - 1); // a run may finish before its kill comes
+    expect(remaining).toBeGreaterThan(0);
     const final = await run(env);
     expect(final.output).toContain("done");
     expect(final.code).toBe(0);
