@@ -32,6 +32,8 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const SCALE = arg("scale", 1);
+/** `--only pglite-c1` runs just the scenarios whose tag contains that text (for quick comparisons). */
+const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] ?? "" : "";
 const TENANT = "bench";
 const BARE_TENANT = "bare";
 
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
       for (const shape of SHAPES) {
         const count = COUNTS[shape];
         const tag = `${backend}-c${concurrency}-${shape}`;
+        if (!tag.includes(ONLY)) continue;
         const make = (run: string) => (i: number) => makers[shape](run, i);
         // Warm both paths (JIT, pool connections, caches) on messages of their own.
         const warm = Math.max(4, Math.round(count / 10));

@@ -7,8 +7,8 @@
 // claim wait: if that one commits, this one writes nothing; if it rolls back, this one claims.
 // The ticket and comment ids are drawn from their sequences up front because the claim row must
 // carry them (a CTE cannot update a row another CTE of the same statement inserted).
-// The ticket counter row is locked from the claim to commit only, so concurrent messages of one
-// tenant wait for each other briefly and never share a number.
+// Ticket numbers come from the tenant's own sequence (migration 3): drawn only for a claimed new
+// ticket, never waited for, never shared.
 import { createHash } from "node:crypto";
 import type { ParsedAttachment } from "../mime/parse.ts";
 import type { ProcessOutcome, ProviderKind } from "../runtime/handler.ts";
@@ -60,6 +60,7 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
   const skipReason = p.add(input.rule.skipReason ?? null);
   const autoReply = p.add(input.rule.autoReply);
   const email = p.add(input.author?.address ?? null);
+  const name = p.add(input.author?.name || null);
   const ctes = [
     // The thread: the first key (In-Reply-To, References newest first, own id) that a ticket holds,
     // else the subject token's ticket.
@@ -97,23 +98,27 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
         FROM decision d
       ON CONFLICT (tenant_id, identity) DO NOTHING
       RETURNING status, reason, ticket_id, comment_id)`,
+    // The sender as a contact. A known contact is read, not locked: only a new one is inserted (the
+    // upsert then covers a concurrent first insert of the same address), and a name is written
+    // only where none was known, so messages from one sender do not queue behind each other.
+    `known AS (SELECT id FROM contacts WHERE tenant_id = ${tenant} AND email = ${email}::text)`,
     `contact AS (
       INSERT INTO contacts (tenant_id, email, name)
-      SELECT ${tenant}, ${email}::text, ${p.add(input.author?.name || null)}::text FROM claim WHERE claim.status <> 'skipped' AND ${email}::text IS NOT NULL
-      ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(EXCLUDED.name, contacts.name)
+      SELECT ${tenant}, ${email}::text, ${name}::text FROM claim WHERE claim.status <> 'skipped' AND ${email}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM known)
+      ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
       RETURNING id)`,
-    `counter AS (
-      INSERT INTO ticket_counters (tenant_id, last_number) SELECT ${tenant}, 1 FROM claim WHERE claim.status = 'ticket'
-      ON CONFLICT (tenant_id) DO UPDATE SET last_number = ticket_counters.last_number + 1
-      RETURNING last_number)`,
+    `named AS (
+      UPDATE contacts SET name = ${name}::text FROM claim
+       WHERE contacts.id = (SELECT id FROM known) AND contacts.name IS NULL AND ${name}::text IS NOT NULL AND claim.status <> 'skipped')`,
+    `requester AS (SELECT id FROM known UNION ALL SELECT id FROM contact)`,
     `ticket AS (
       INSERT INTO tickets (id, tenant_id, number, subject, requester_id, mailbox_provider_id, message_id, description_text, description_full_text, description_html)
-      SELECT claim.ticket_id, ${tenant}, counter.last_number, ${p.add(input.subject)}, (SELECT id FROM contact), ${p.add(input.providerId)},
+      SELECT claim.ticket_id, ${tenant}, nextval(ticket_number_sequence(${tenant})::regclass), ${p.add(input.subject)}, (SELECT id FROM requester LIMIT 1), ${p.add(input.providerId)},
              ${p.add(input.body.messageId)}, ${p.add(input.body.text)}, ${p.add(input.body.fullText)}, ${p.add(input.body.html)}
-        FROM claim, counter)`,
+        FROM claim WHERE claim.status = 'ticket')`,
     `comment AS (
       INSERT INTO ticket_comments (id, ticket_id, author_id, body_text, full_text, body_html, is_internal_note, message_id)
-      SELECT claim.comment_id, claim.ticket_id, (SELECT id FROM contact), ${p.add(input.body.text)}, ${p.add(input.body.fullText)}, ${p.add(input.body.html)},
+      SELECT claim.comment_id, claim.ticket_id, (SELECT id FROM requester LIMIT 1), ${p.add(input.body.text)}, ${p.add(input.body.fullText)}, ${p.add(input.body.html)},
              claim.status = 'note', ${p.add(input.body.messageId)}
         FROM claim WHERE claim.status IN ('comment', 'note'))`,
     // A customer's reply reopens a pending or closed ticket; an out-of-office note leaves it be.

@@ -4,7 +4,7 @@ export type SqlValue = string | number | boolean | null | Uint8Array | Date | st
 
 export interface QueryOptions {
   /** A statement run for every message: keep it parsed and its plan cached on the connection
-   * (a named prepared statement on PostgreSQL; PGlite has no named statements and ignores it). */
+   * (a named prepared statement, on PostgreSQL and on PGlite). */
   prepare?: boolean;
 }
 
@@ -18,3 +18,8 @@ export interface Db extends Queryable {
   transaction<T>(body: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** Set on every connection. Inlet's prepared statements are key lookups and inserts: planning
+ * the per-message statement anew (PostgreSQL's default for a statement's first executions, and
+ * whenever it guesses a custom plan is cheaper) costs more than running it. */
+export const PLAN_CACHE_MODE = "force_generic_plan";

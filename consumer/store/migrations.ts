@@ -115,20 +115,37 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       ALTER TABLE email_processed_messages ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
     `,
   },
+  {
+    version: 3,
+    name: "ticket numbers from one sequence per tenant (ticket_numbers_<md5 of tenant id>)",
+    // A counter row is locked from the increment to commit, so every new ticket of a tenant
+    // waited for the one before it to reach the disk. nextval() waits for nobody. Numbers stay
+    // unique and increasing per tenant; one drawn by a transaction that rolls back is not reused.
+    // (Function bodies sit on one line: statements here are split at line-ending semicolons.)
+    sql: `
+      CREATE FUNCTION ticket_number_sequence(tenant text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'ticket_numbers_' || md5(tenant) $$;
+      CREATE FUNCTION create_ticket_number_sequence() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('CREATE SEQUENCE IF NOT EXISTS %I', ticket_number_sequence(NEW.id)); RETURN NEW; END $$;
+      CREATE FUNCTION drop_ticket_number_sequence() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE format('DROP SEQUENCE IF EXISTS %I', ticket_number_sequence(OLD.id)); RETURN OLD; END $$;
+      CREATE TRIGGER tenants_ticket_numbers AFTER INSERT ON tenants FOR EACH ROW EXECUTE FUNCTION create_ticket_number_sequence();
+      CREATE TRIGGER tenants_drop_ticket_numbers AFTER DELETE ON tenants FOR EACH ROW EXECUTE FUNCTION drop_ticket_number_sequence();
+      DO $$ DECLARE t record; BEGIN FOR t IN SELECT tenants.id, COALESCE(c.last_number, 0) + 1 AS next FROM tenants LEFT JOIN ticket_counters c ON c.tenant_id = tenants.id LOOP EXECUTE format('CREATE SEQUENCE %I START %s', ticket_number_sequence(t.id), t.next); END LOOP; END $$;
+      DROP TABLE ticket_counters;
+    `,
+  },
 ];
 
 const LOCK_KEY = 727_101; // any constant shared by every Inlet process
 
-/** Apply what is missing. The advisory lock comes first, before even creating schema_migrations:
+/** Apply what is missing (up to `upTo`, for an upgrade test). The advisory lock comes first, before even creating schema_migrations:
  * two processes racing on CREATE TABLE IF NOT EXISTS can still collide in the catalog. */
-export async function migrate(db: Db): Promise<number[]> {
+export async function migrate(db: Db, options: { upTo?: number } = {}): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
     await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
     const applied = new Set((await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => Number(r.version)));
     const done: number[] = [];
     for (const m of migrations) {
-      if (applied.has(m.version)) continue;
+      if (applied.has(m.version) || m.version > (options.upTo ?? Infinity)) continue;
       for (const statement of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
       await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
       done.push(m.version);

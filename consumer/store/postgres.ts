@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { Db, QueryOptions, Queryable, SqlValue } from "./db.ts";
+import { PLAN_CACHE_MODE, type Db, type QueryOptions, type Queryable, type SqlValue } from "./db.ts";
 
 // bigint columns (ids, ticket numbers) come back as JS numbers; they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -17,7 +17,7 @@ function statementName(sql: string): string {
 }
 
 export function openPostgres(connectionString: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
+  const pool = new pg.Pool({ ...withStartupOptions(connectionString, `-c plan_cache_mode=${PLAN_CACHE_MODE}`), max: options.max ?? 10 });
   pool.on("error", () => undefined); // idle client errors surface on the next query instead
   const query = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlValue[] = [], o?: QueryOptions) =>
     (await client.query({ text: sql, values: params as unknown[], ...(o?.prepare ? { name: statementName(sql) } : {}) })).rows as Row[];
@@ -41,4 +41,17 @@ export function openPostgres(connectionString: string, options: { max?: number }
     },
     close: () => pool.end(),
   };
+}
+
+/** Adds startup options to those a postgres:// URL may carry (`?options=...`, which pg would
+ * otherwise prefer over ours). */
+function withStartupOptions(connectionString: string, extra: string): { connectionString: string; options: string } {
+  try {
+    const url = new URL(connectionString);
+    const own = url.searchParams.get("options");
+    url.searchParams.delete("options");
+    return { connectionString: url.toString(), options: own ? `${own} ${extra}` : extra };
+  } catch {
+    return { connectionString, options: extra }; // a libpq keyword string, not a URL
+  }
 }

@@ -32,7 +32,6 @@ export async function removeTenant(db: Db, id: string): Promise<{ removed: true 
     if (row.mailboxes > 0) return { removed: false, reason: "has_mailboxes" } as const;
     if (row.tickets > 0) return { removed: false, reason: "has_tickets" } as const;
     await tx.query("DELETE FROM mailbox_providers WHERE tenant_id = $1 AND status <> 'active'", [id]);
-    await tx.query("DELETE FROM ticket_counters WHERE tenant_id = $1", [id]);
     await tx.query("DELETE FROM contacts WHERE tenant_id = $1", [id]);
     await tx.query("DELETE FROM email_processed_messages WHERE tenant_id = $1", [id]);
     await tx.query("DELETE FROM tenants WHERE id = $1", [id]);

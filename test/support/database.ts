@@ -41,16 +41,17 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop(): P
   };
 }
 
-export async function testDatabase(backend: Backend, options: { onDisk?: boolean } = {}): Promise<TestDatabase> {
+/** A fresh database, migrated unless `migrate: false`. */
+export async function testDatabase(backend: Backend, options: { onDisk?: boolean; migrate?: boolean } = {}): Promise<TestDatabase> {
   if (backend === "postgres") {
     const created = await createPostgresDatabase();
     const db = openPostgres(created.url);
-    await migrate(db);
+    if (options.migrate !== false) await migrate(db);
     return { db, url: created.url, dataDir: undefined, drop: async () => (await db.close(), await created.drop()) };
   }
   const dataDir = options.onDisk ? mkdtempSync(join(tmpdir(), "inlet-pglite-")) : undefined;
   const db = await openPglite(dataDir);
-  await migrate(db);
+  if (options.migrate !== false) await migrate(db);
   return {
     db,
     url: undefined,

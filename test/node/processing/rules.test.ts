@@ -81,6 +81,23 @@ describe.each(backends)("processing rules on %s", (backend) => {
     expect(await processor.process(message(buildMail({ id: `gone-${tenantId}@customer.example` }), "1:1"))).toEqual({ outcome: "skipped", reason: "provider_not_found" });
   });
 
+  it("a sender is one contact, the requester of its tickets and author of its replies; a name is learnt once and not overwritten", async () => {
+    const { tenantId, processor, message, one } = await tenant();
+    const mail = (n: number, from: string, extra: string[] = []) =>
+      encode([`From: ${from}`, "To: support@helpdesk.example", `Message-ID: <c${n}-${tenantId}@customer.example>`, ...extra, "Subject: Login", "", `Mail ${n}`, ""]);
+    await processor.process(message(mail(1, "ann@customer.example"), "1:1"));
+    await processor.process(message(mail(2, "Ann Smith <ann@customer.example>", [`In-Reply-To: <c1-${tenantId}@customer.example>`]), "1:2"));
+    await processor.process(message(mail(3, "Annie <ANN@customer.example>"), "1:3"));
+    // Five first mails from one new sender at once: still one contact.
+    await Promise.all([4, 5, 6, 7, 8].map((n) => processor.process(message(mail(n, `Bob <bob@customer.example>`), `1:${n}`))));
+    expect(await t.db.query("SELECT email, name FROM contacts WHERE tenant_id = $1 ORDER BY email", [tenantId])).toEqual([
+      { email: "ann@customer.example", name: "Ann Smith" },
+      { email: "bob@customer.example", name: "Bob" },
+    ]);
+    expect(await one("SELECT count(*)::int AS n FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.tenant_id = $1")).toEqual({ n: 7 });
+    expect(await one("SELECT c.email FROM ticket_comments m JOIN tickets t ON t.id = m.ticket_id JOIN contacts c ON c.id = m.author_id WHERE t.tenant_id = $1")).toEqual({ email: "ann@customer.example" });
+  });
+
   it("20 different messages processed concurrently get ticket numbers 1..20 of their tenant, none shared", async () => {
     const { tenantId, processor, message } = await tenant();
     const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => processor.process(message(buildMail({ id: `n${i}-${tenantId}@customer.example` }), `1:${i}`))));

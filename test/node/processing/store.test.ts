@@ -24,6 +24,41 @@ describe("migrations on PostgreSQL", () => {
   });
 });
 
+describe("PostgreSQL connections", () => {
+  it("prefer generic plans for prepared statements, keeping startup options given in DATABASE_URL", async () => {
+    const created = await createPostgresDatabase();
+    const url = new URL(created.url);
+    url.searchParams.set("options", "-c work_mem=8MB");
+    const db = openPostgres(url.toString(), { max: 1 });
+    try {
+      expect(await db.query("SELECT current_setting('plan_cache_mode') AS plans, current_setting('work_mem') AS mem")).toEqual([{ plans: "force_generic_plan", mem: "8MB" }]);
+    } finally {
+      await db.close();
+      await created.drop();
+    }
+  });
+});
+
+describe.each(backends)("ticket numbers on %s", (backend) => {
+  it("migration 3 carries each tenant's numbering over from its counter; a new tenant starts at 1; a removed tenant's sequence goes", async () => {
+    const t = await testDatabase(backend, { migrate: false });
+    try {
+      await migrate(t.db, { upTo: 2 });
+      await addTenant(t.db, "old");
+      await t.db.query("INSERT INTO ticket_counters (tenant_id, last_number) VALUES ('old', 41)");
+      expect(await migrate(t.db)).toEqual([3]);
+      await addTenant(t.db, "new");
+      const next = async (tenant: string) => (await t.db.query<{ n: number }>("SELECT nextval(ticket_number_sequence($1)::regclass) AS n", [tenant]))[0]!.n;
+      expect(await next("old")).toBe(42);
+      expect(await next("new")).toBe(1);
+      expect(await removeTenant(t.db, "new")).toEqual({ removed: true });
+      expect(await t.db.query("SELECT 1 FROM pg_class WHERE relname = ticket_number_sequence('new')")).toEqual([]);
+    } finally {
+      await t.drop();
+    }
+  });
+});
+
 describe.each(backends)("tenants and mailboxes on %s", (backend) => {
   let t: TestDatabase;
   beforeAll(async () => {
