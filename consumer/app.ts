@@ -23,6 +23,11 @@ const int = (env: Env, name: string, fallback: number) => {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return value;
 };
+const count = (env: Env, name: string) => {
+  const value = Number(env[name]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, 0 or more`);
+  return value;
+};
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -51,6 +56,7 @@ export async function startConsumerApp(env: Env, log: Logger): Promise<ConsumerA
     handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext) }),
     log,
     concurrency: int(env, "INLET_CONCURRENCY", 8),
+    ...(env.INLET_PREFETCH === undefined ? {} : { prefetch: count(env, "INLET_PREFETCH") }),
     ...(connection.wake ? { wake: connection.wake } : {}),
     jobTimeoutMs: int(env, "INLET_JOB_TIMEOUT_MS", 5 * 60_000),
     shutdownGraceMs: int(env, "INLET_SHUTDOWN_GRACE_MS", 25_000),
