@@ -61,6 +61,13 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
   const autoReply = p.add(input.rule.autoReply);
   const email = p.add(input.author?.address ?? null);
   const name = p.add(input.author?.name || null);
+  const providerId = p.add(input.providerId);
+  // The body goes over the wire once, however many places use it: the ticket or the comment
+  // (only one is written), and the full text only when stripping the quoted history changed it.
+  const text = p.add(input.body.text);
+  const fullText = input.body.fullText === input.body.text ? text : p.add(input.body.fullText);
+  const html = p.add(input.body.html);
+  const messageId = p.add(input.body.messageId);
   const ctes = [
     // The thread: the first key (In-Reply-To, References newest first, own id) that a ticket holds,
     // else the subject token's ticket.
@@ -94,7 +101,7 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
       FROM decided)`,
     `claim AS (
       INSERT INTO email_processed_messages (tenant_id, identity, provider, provider_id, provider_message_id, status, reason, ticket_id, comment_id)
-      SELECT ${tenant}, ${p.add(input.identity)}, ${p.add(input.provider)}, ${p.add(input.providerId)}, ${p.add(input.providerMessageId)}, d.status, d.reason, d.ticket_id, d.comment_id
+      SELECT ${tenant}, ${p.add(input.identity)}, ${p.add(input.provider)}, ${providerId}, ${p.add(input.providerMessageId)}, d.status, d.reason, d.ticket_id, d.comment_id
         FROM decision d
       ON CONFLICT (tenant_id, identity) DO NOTHING
       RETURNING status, reason, ticket_id, comment_id)`,
@@ -113,13 +120,13 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
     `requester AS (SELECT id FROM known UNION ALL SELECT id FROM contact)`,
     `ticket AS (
       INSERT INTO tickets (id, tenant_id, number, subject, requester_id, mailbox_provider_id, message_id, description_text, description_full_text, description_html)
-      SELECT claim.ticket_id, ${tenant}, nextval(ticket_number_sequence(${tenant})::regclass), ${p.add(input.subject)}, (SELECT id FROM requester LIMIT 1), ${p.add(input.providerId)},
-             ${p.add(input.body.messageId)}, ${p.add(input.body.text)}, ${p.add(input.body.fullText)}, ${p.add(input.body.html)}
+      SELECT claim.ticket_id, ${tenant}, nextval(ticket_number_sequence(${tenant})::regclass), ${p.add(input.subject)}, (SELECT id FROM requester LIMIT 1), ${providerId},
+             ${messageId}, ${text}, ${fullText}, ${html}
         FROM claim WHERE claim.status = 'ticket')`,
     `comment AS (
       INSERT INTO ticket_comments (id, ticket_id, author_id, body_text, full_text, body_html, is_internal_note, message_id)
-      SELECT claim.comment_id, claim.ticket_id, (SELECT id FROM requester LIMIT 1), ${p.add(input.body.text)}, ${p.add(input.body.fullText)}, ${p.add(input.body.html)},
-             claim.status = 'note', ${p.add(input.body.messageId)}
+      SELECT claim.comment_id, claim.ticket_id, (SELECT id FROM requester LIMIT 1), ${text}, ${fullText}, ${html},
+             claim.status = 'note', ${messageId}
         FROM claim WHERE claim.status IN ('comment', 'note'))`,
     // A customer's reply reopens a pending or closed ticket; an out-of-office note leaves it be.
     `touch AS (
