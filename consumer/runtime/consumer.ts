@@ -113,6 +113,7 @@ export class Consumer {
   async stop(): Promise<void> {
     this.#stopping.abort();
     this.#o.wake?.close();
+    this.#slotFreed?.(); // a loop waiting for a free slot stops waiting
     await this.#loop?.catch(() => undefined);
     this.#acks.resume();
     // Prefetched jobs never started: give them back now, for another consumer to take.
@@ -314,10 +315,12 @@ export class Consumer {
       const { renewed } = await this.#o.queue.renew([...running.map((r) => r.claim), ...waiting]);
       renewed.forEach((ok, i) => {
         if (ok) return;
-        const lost = running[i];
-        if (lost) lost.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
-        // A prefetched job whose lease is gone is someone else's now: never start it.
-        else this.#waiting = this.#waiting.filter((w) => w.claim !== waiting[i - running.length]);
+        // The lease is someone else's now: a prefetched job never starts, a running one stops
+        // (it may have started since the renewal went out).
+        const claim = i < running.length ? running[i]!.claim : waiting[i - running.length]!;
+        this.#waiting = this.#waiting.filter((w) => w.claim !== claim);
+        const r = this.#running.get(claim.jobId);
+        if (r?.claim === claim) r.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
       });
     } catch (error) {
       this.#o.log.warn({ event: "inbound_email_queue_renew_error", err: error }, "lease renewal failed; will try again");

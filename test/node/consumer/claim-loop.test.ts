@@ -28,7 +28,7 @@ describe.each(transports)("claim loop over %s", (transport) => {
     await q.close();
   });
 
-  type Options = { concurrency?: number; ttl?: number; prefetch?: number; prefetchWaitMs?: number; queue?: PointerQueue };
+  type Options = { concurrency?: number; ttl?: number; prefetch?: number; prefetchWaitMs?: number; shutdownGraceMs?: number; queue?: PointerQueue };
   function start(handler: JobHandler, options: Options = {}) {
     q = testQueue(transport, { claimTtlMs: options.ttl ?? 60_000, backoffBaseMs: 20, backoffMaxMs: 40, blockSeconds: 0.05, idleMaxSeconds: 0.2, maxAttempts: 3 });
     const logs = captureLogs();
@@ -142,6 +142,21 @@ describe.each(transports)("claim loop over %s", (transport) => {
     } finally {
       await second.stop();
     }
+  });
+
+  it("stop() with every slot busy on a job longer than the grace period returns after the grace period, the jobs released", async () => {
+    start(async () => {
+      await sleep(4000);
+      return { outcome: "processed", messages: [] };
+    }, { concurrency: 2, prefetch: 1, shutdownGraceMs: 200 });
+    const { jobs } = await q.queue.enqueue([1, 2, 3].map((uid) => ({ job: imapJob(uid) })));
+    await until(async () => (await q.queue.stats()).ready === 0);
+    const started = Date.now();
+    await consumer!.stop();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(consumer!.counters.released).toBe(3);
+    for (const job of jobs) expect(await locate(q, job.jobId)).toEqual(["ready"]);
+    consumer = undefined;
   });
 
   it("acks ride along with claims: a busy consumer spends about one script call per batch of jobs", async () => {
