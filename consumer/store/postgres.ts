@@ -17,15 +17,42 @@ function statementName(sql: string): string {
 }
 
 export function openPostgres(connectionString: string, options: { max?: number } = {}): Db {
-  const pool = new pg.Pool({ ...withStartupOptions(connectionString, `-c plan_cache_mode=${PLAN_CACHE_MODE}`), max: options.max ?? 10 });
+  const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   pool.on("error", () => undefined); // idle client errors surface on the next query instead
-  const query = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params: readonly SqlValue[] = [], o?: QueryOptions) =>
+  // Each connection is set up on first use with a plain SET rather than a startup option, which
+  // connection poolers such as PgBouncer refuse unless told to ignore it.
+  const ready = new WeakSet<pg.PoolClient>();
+  const connect = async () => {
+    const client = await pool.connect();
+    if (!ready.has(client)) {
+      try {
+        await client.query(`SET plan_cache_mode = ${PLAN_CACHE_MODE}`);
+      } catch (error) {
+        client.release(error instanceof Error ? error : true);
+        throw error;
+      }
+      ready.add(client);
+    }
+    return client;
+  };
+  const query = async <Row>(client: pg.PoolClient, sql: string, params: readonly SqlValue[] = [], o?: QueryOptions) =>
     (await client.query({ text: sql, values: params as unknown[], ...(o?.prepare ? { name: statementName(sql) } : {}) })).rows as Row[];
   return {
     kind: "postgres",
-    query: (sql, params, o) => query(pool, sql, params, o),
+    async query(sql, params, o) {
+      const client = await connect();
+      try {
+        const rows = await query<never>(client, sql, params, o);
+        client.release();
+        return rows;
+      } catch (error) {
+        // As pg's own pool.query does: a connection that failed a query is not reused.
+        client.release(error instanceof Error ? error : true);
+        throw error;
+      }
+    },
     async transaction(body) {
-      const client = await pool.connect();
+      const client = await connect();
       try {
         await client.query("BEGIN");
         const tx: Queryable = { query: (sql, params, o) => query(client, sql, params, o) };
@@ -41,17 +68,4 @@ export function openPostgres(connectionString: string, options: { max?: number }
     },
     close: () => pool.end(),
   };
-}
-
-/** Adds startup options to those a postgres:// URL may carry (`?options=...`, which pg would
- * otherwise prefer over ours). */
-function withStartupOptions(connectionString: string, extra: string): { connectionString: string; options: string } {
-  try {
-    const url = new URL(connectionString);
-    const own = url.searchParams.get("options");
-    url.searchParams.delete("options");
-    return { connectionString: url.toString(), options: own ? `${own} ${extra}` : extra };
-  } catch {
-    return { connectionString, options: extra }; // a libpq keyword string, not a URL
-  }
 }
