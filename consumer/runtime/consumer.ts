@@ -71,7 +71,7 @@ export class Consumer {
    * next claim goes out alongside the ack instead of after it. */
   #working = 0;
   /** Prefetched jobs waiting for a slot, in claim order. */
-  #waiting: { claim: Claim; since: number }[] = [];
+  #waiting: { claim: Claim; since: number; leaseUntil: number }[] = [];
   #waitCheck: NodeJS.Timeout | undefined;
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
@@ -118,7 +118,7 @@ export class Consumer {
     this.#acks.resume();
     // Prefetched jobs never started: give them back now, for another consumer to take.
     clearTimeout(this.#waitCheck);
-    await this.#giveBack(this.#waiting.splice(0).map((w) => w.claim));
+    await this.#giveBack(this.#waiting.splice(0).map((w) => w.claim)).catch((error: unknown) => this.#releaseFailed(error));
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.#o.shutdownGraceMs)))]);
@@ -132,6 +132,10 @@ export class Consumer {
     await this.#giveBack(leftovers.map((r) => r.claim));
     await all();
     clearInterval(this.#heartbeat);
+  }
+
+  #releaseFailed(error: unknown): void {
+    this.#o.log.warn({ event: "inbound_email_queue_release_error", err: error }, "could not give jobs back; their leases will expire and reclaim will retry them");
   }
 
   /** Release jobs to the queue without counting an attempt. */
@@ -162,13 +166,15 @@ export class Consumer {
       // the next one, or go out on their own when the loop goes idle (resume()).
       const acks = this.#acks.take();
       this.#acks.pause();
+      const sentAt = Date.now();
       let result;
       try {
         result = await queue.claim({ count: free, woken, ack: acks.map((a) => a.item) });
         const acked = result.acked;
         acks.forEach((a, i) => a.resolve(acked[i] === true));
       } catch (error) {
-        acks.forEach((a) => a.reject(error));
+        // Maybe applied, maybe not: send the acks again on their own (a repeat reports stale).
+        for (const a of acks) this.#acks.add(a.item).then(a.resolve, a.reject);
         this.#acks.resume();
         this.#o.log.warn({ event: "inbound_email_queue_claim_error", err: error }, "claim failed; backing off");
         await sleep(idleSeconds * 1000, this.#stopping.signal);
@@ -178,7 +184,7 @@ export class Consumer {
       woken = false;
       for (const claim of result.claims) {
         if (this.#working < concurrency) this.#run(claim);
-        else this.#wait(claim);
+        else this.#wait(claim, sentAt + queue.settings.claimTtlMs);
       }
       for (const rejected of result.rejected) {
         this.counters.deadLettered++;
@@ -238,14 +244,17 @@ export class Consumer {
     })()
       .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_queue_settle_error", jobId: claim.jobId, err: error }, "could not settle job; its lease will expire and reclaim will retry it"))
       .finally(() => {
+        // The same job may have been reclaimed and claimed again meanwhile: leave that run be.
+        if (this.#running.get(claim.jobId) !== running) return;
         this.#running.delete(claim.jobId);
         this.#released.delete(claim.jobId);
       });
     this.#running.set(claim.jobId, running);
   }
 
-  #wait(claim: Claim): void {
-    this.#waiting.push({ claim, since: Date.now() });
+  /** `leaseUntil` by this process's clock, counted from when the claim or renewal was sent. */
+  #wait(claim: Claim, leaseUntil: number): void {
+    this.#waiting.push({ claim, since: Date.now(), leaseUntil });
     this.#waitCheck ??= setTimeout(() => void this.#returnStale(), this.#o.prefetchWaitMs);
   }
 
@@ -257,15 +266,21 @@ export class Consumer {
     this.#waiting = this.#waiting.filter((w) => w.since > limit);
     const oldest = this.#waiting[0];
     if (oldest) this.#waitCheck = setTimeout(() => void this.#returnStale(), Math.max(1, oldest.since + this.#o.prefetchWaitMs - Date.now()));
-    await this.#giveBack(stale.map((w) => w.claim)).catch((error: unknown) =>
-      this.#o.log.warn({ event: "inbound_email_queue_release_error", err: error }, "could not return prefetched jobs; their leases will expire and reclaim will retry them"),
-    );
+    await this.#giveBack(stale.map((w) => w.claim)).catch((error: unknown) => this.#releaseFailed(error));
   }
 
   #freeSlot(): void {
     this.#working--;
-    const next = this.#stopping.signal.aborted ? undefined : this.#waiting.shift();
-    if (next) this.#run(next.claim);
+    if (!this.#stopping.signal.aborted) {
+      // A prefetched job whose lease may have lapsed (renewals failing) may be someone else's.
+      const margin = Date.now() + this.#o.heartbeatMs;
+      let next = this.#waiting.shift();
+      while (next && next.leaseUntil <= margin) {
+        this.#stale(next.claim, "start");
+        next = this.#waiting.shift();
+      }
+      if (next) this.#run(next.claim);
+    }
     const freed = this.#slotFreed;
     this.#slotFreed = undefined;
     freed?.();
@@ -311,10 +326,15 @@ export class Consumer {
     const running = [...this.#running.values()];
     const waiting = this.#waiting.map((w) => w.claim);
     if (running.length + waiting.length === 0) return;
+    const sentAt = Date.now();
     try {
       const { renewed } = await this.#o.queue.renew([...running.map((r) => r.claim), ...waiting]);
       renewed.forEach((ok, i) => {
-        if (ok) return;
+        if (ok) {
+          const entry = i >= running.length ? this.#waiting.find((w) => w.claim === waiting[i - running.length]) : undefined;
+          if (entry) entry.leaseUntil = sentAt + this.#o.queue.settings.claimTtlMs;
+          return;
+        }
         // The lease is someone else's now: a prefetched job never starts, a running one stops
         // (it may have started since the renewal went out).
         const claim = i < running.length ? running[i]!.claim : waiting[i - running.length]!;

@@ -69,8 +69,9 @@ function preparedStatements(pg: PGlite): <Row>(sql: string, params: readonly Sql
     statements.set(sql, statement);
     return statement;
   };
-  return (sql, params) =>
-    pg._runExclusiveTransaction(() =>
+  return async (sql, params) => {
+    await pg._checkReady(); // as query() does: a closed database says so
+    return pg._runExclusiveTransaction(() =>
       pg._runExclusiveQuery(async () => {
         const { name, types } = statements.get(sql) ?? (await prepare(sql));
         const values = params.map((value, i) => serializeParam(pg, value, types[i] ?? 0));
@@ -79,6 +80,7 @@ function preparedStatements(pg: PGlite): <Row>(sql: string, params: readonly Sql
         return parse.parseResults(replies, pg.parsers)[0]?.rows ?? [];
       }),
     ) as Promise<never[]>;
+  };
 }
 
 function serializeParam(pg: PGlite, value: SqlValue, type: number): string | Uint8Array | null {
