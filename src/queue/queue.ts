@@ -163,8 +163,9 @@ export class PointerQueue {
         [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100, ...pairs(acks)],
       ),
     );
+    // ack-claim puts the ack results first: { count, r1..rN, then claim's reply }.
     const base = acks.length > 0 ? num(reply[0]) + 1 : 0;
-    const acked = reply.slice(base > 0 ? 1 : 0, base).map((r) => num(r) === 1);
+    const acked = reply.slice(1, base).map((r) => num(r) === 1);
     const leaseUntil = num(reply[base + 1]);
     const result: ClaimResult & { acked: boolean[] } = { claims: [], now: num(reply[base]), nextDelayedAt: optionalTime(num(reply[base + 2])), rejected: [], acked };
     for (let i = base + 3; i + 3 < reply.length; i += 4) {

@@ -20,9 +20,7 @@ local entry = held(KEYS[1], ARGV[1], ARGV[2])
 if not entry then return { 'stale' } end
 
 local now = now_ms()
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('LREM', KEYS[2], 1, entry.raw)
-redis.call('ZREM', KEYS[3], ARGV[1])
+forget_inflight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], entry)
 
 local job = decode_job(entry.raw)
 job.attempt = entry.delivery

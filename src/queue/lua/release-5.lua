@@ -10,20 +10,9 @@
 ]]
 -- @include inflight
 
-local out, released = {}, 0
-for i = 1, #ARGV, 2 do
-  local id, token = ARGV[i], ARGV[i + 1]
-  local entry = held(KEYS[1], id, token)
-  if entry then
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('LREM', KEYS[2], 1, entry.raw)
-    redis.call('ZREM', KEYS[3], id)
-    redis.call('RPUSH', KEYS[4], entry.raw)
-    released = released + 1
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
+local out, released = each_held(KEYS[1], ARGV, 1, {}, function(id, entry)
+  forget_inflight(KEYS[1], KEYS[2], KEYS[3], id, entry)
+  redis.call('RPUSH', KEYS[4], entry.raw)
+end)
 if released > 0 then redis.call('ZADD', KEYS[5], 0, 'ready') end
 return out

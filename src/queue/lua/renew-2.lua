@@ -10,15 +10,6 @@
 -- @include inflight
 
 local lease_until = now_ms() + tonumber(ARGV[1])
-local out = { lease_until }
-for i = 2, #ARGV, 2 do
-  local id, token = ARGV[i], ARGV[i + 1]
-  local entry = held(KEYS[1], id, token)
-  if entry then
-    redis.call('ZADD', KEYS[2], lease_until, id)
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
-return out
+return (each_held(KEYS[1], ARGV, 2, { lease_until }, function(id)
+  redis.call('ZADD', KEYS[2], lease_until, id)
+end))
