@@ -146,8 +146,8 @@ async function main() {
     inletRest: inletSystem("Inlet (Upstash REST bridge)", DB.inletRest, "rest", bridge),
     bullmq: bullmqSystem(DB.bullmq),
   };
-  // Inlet consumers prefetch by default (max(4, concurrency) jobs ahead); the last shape turns
-  // that off, to show what it is worth.
+  // Inlet consumers prefetch by default (up to 64 jobs ahead, as many as the jobs' running time
+  // calls for: all 64 for a no-op handler); the last shape turns that off, to show what it is worth.
   const shapes: [string, number, number, number?][] = [
     ["1 consumer, concurrency 1", 1, 1],
     ["1 consumer, concurrency 8", 1, 8],
@@ -273,7 +273,7 @@ function markdown(r: {
     "",
     `${r.date}, ${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}, one Redis 7 on loopback, everything in one Node process. Produced by \`npm run bench:queue\`.`,
     `No-op handler; ${r.jobs.tcpAndBullmq} jobs per run for Inlet TCP and BullMQ (${r.jobs.rest} over REST); producer keeps ${PRODUCER_WINDOW} enqueues in flight; BullMQ with removeOnComplete.`,
-    "Inlet consumers prefetch max(4, concurrency) jobs ahead and carry their acks in the next claim (one script call per batch); the last row turns prefetch off. BullMQ fetches the next job as it completes one.",
+    "Inlet consumers claim ahead of their free slots as many jobs as two claim round trips take to run (up to 64; with a no-op handler, all 64), carry their acks in the next claim (one script call per batch), and with concurrency above 1 keep a second claim in flight; the last row turns prefetch off. BullMQ fetches the next job as it completes one.",
     "",
     "## Jobs per second",
     "",

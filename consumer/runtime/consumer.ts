@@ -19,9 +19,11 @@ export interface ConsumerOptions {
   handler: JobHandler;
   log: Logger;
   concurrency?: number;
-  /** Jobs claimed ahead of a free slot (default: `concurrency`, at least 4; 0 turns it off), so
-   * the next job is at hand when one finishes. They wait under a renewed lease, and go back to
-   * the queue (no attempt counted) on stop() or when they have waited `prefetchWaitMs`. */
+  /** At most this many jobs claimed ahead of a free slot (default 64; 0 turns it off), so the
+   * next job is at hand when one finishes. How many is measured: enough to keep every slot busy
+   * for two claim round trips at the jobs' running time, so slow jobs keep about one in hand and
+   * only quick ones fill the limit. They wait under a renewed lease, and go back to the queue (no
+   * attempt counted) on stop() or when they have waited `prefetchWaitMs`. */
   prefetch?: number;
   /** How long a prefetched job may wait for a slot before another consumer should have it (10 s). */
   prefetchWaitMs?: number;
@@ -41,6 +43,9 @@ interface Running {
   settling: boolean;
 }
 
+/** How a claim ended: with every job asked for, short (the ready list ran dry), or failed. */
+type ClaimStatus = { status: "full" } | { status: "drained"; claimed: number; untilRetryMs: number } | { status: "failed" };
+
 export interface ConsumerCounters {
   claimed: number;
   acked: number;
@@ -50,6 +55,11 @@ export interface ConsumerCounters {
   stale: number;
   released: number;
 }
+
+const DEFAULT_PREFETCH = 64;
+/** Weight of the newest sample in the running averages of job time and claim round trip. */
+const EWMA_WEIGHT = 0.2;
+const ewma = (average: number | undefined, sample: number) => (average === undefined ? sample : average + EWMA_WEIGHT * (sample - average));
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -76,7 +86,16 @@ export class Consumer {
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
   readonly #released = new Set<string>();
-  #slotFreed: (() => void) | undefined;
+  /** Wakes a claim loop waiting for room or for a claim to come back. */
+  #poke: (() => void) | undefined;
+  /** Claims in flight, the jobs they asked for, and how the last one to come back ended. */
+  #claimsOut = 0;
+  #requested = 0;
+  readonly #inFlight = new Set<Promise<ClaimStatus>>();
+  #lastClaim: ClaimStatus = { status: "full" };
+  /** Running averages (ms) of a job's handler time and of a claim's round trip. */
+  #jobMs: number | undefined;
+  #claimMs: number | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -89,7 +108,7 @@ export class Consumer {
       shutdownGraceMs: 25_000,
       prefetchWaitMs: 10_000,
       ...options,
-      prefetch: Math.max(0, options.prefetch ?? Math.max(4, options.concurrency ?? 4)),
+      prefetch: Math.max(0, options.prefetch ?? DEFAULT_PREFETCH),
       wake: options.wake,
     };
     this.#acks = new Batcher((leases) => this.#o.queue.ack(leases));
@@ -113,7 +132,7 @@ export class Consumer {
   async stop(): Promise<void> {
     this.#stopping.abort();
     this.#o.wake?.close();
-    this.#slotFreed?.(); // a loop waiting for a free slot stops waiting
+    this.#wakeLoop(); // a loop waiting for a free slot stops waiting
     await this.#loop?.catch(() => undefined);
     this.#acks.resume();
     // Prefetched jobs never started: give them back now, for another consumer to take.
@@ -150,69 +169,119 @@ export class Consumer {
   }
 
   async #claimLoop(): Promise<void> {
-    const { queue, concurrency, prefetch, wake } = this.#o;
+    const { queue, concurrency, wake } = this.#o;
     const { blockSeconds, idleMaxSeconds } = queue.settings;
+    // With room for more than one job running at once, claims go out in halves and a second
+    // one may be in flight with the first: Redis runs one while this process works through the
+    // other's jobs, instead of each waiting for the other. (At concurrency 1 one claim at a
+    // time keeps jobs in claim order over REST, whose requests may overtake each other.)
+    const pipelined = concurrency > 1;
     let idleSeconds = blockSeconds;
     let woken = false;
     while (!this.#stopping.signal.aborted) {
-      const free = concurrency + prefetch - this.#working - this.#waiting.length;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+      const last = this.#lastClaim;
+      if (this.#claimsOut === 0 && last.status !== "full") {
+        // The last claim found the ready list empty, or failed. Wait for work (a wake, a retry
+        // coming due, or the idle bound), or back off; acks that come up meanwhile go out alone.
+        this.#acks.resume();
+        this.#lastClaim = { status: "full" };
+        if (last.status === "failed") {
+          await sleep(idleSeconds * 1000, this.#stopping.signal);
+          idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
+          continue;
+        }
+        if (last.claimed > 0) idleSeconds = blockSeconds;
+        const waitMs = Math.min(idleSeconds * 1000, last.untilRetryMs);
+        if (wake) {
+          const event = await wake.wait(Math.max(0.01, waitMs / 1000)).catch(() => undefined);
+          if (event?.member === "ready") woken = true;
+          else if (event?.member === "delayed") {
+            const ms = event.at - Date.now();
+            if (ms > 0) await sleep(Math.min(ms, idleMaxSeconds * 1000), this.#stopping.signal);
+          }
+          idleSeconds = event ? blockSeconds : Math.min(idleMaxSeconds, idleSeconds * 2);
+        } else {
+          await sleep(waitMs, this.#stopping.signal);
+          idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
+        }
+        continue;
+      }
+      const capacity = concurrency + this.#prefetchTarget();
+      const batch = pipelined ? Math.ceil(capacity / 2) : capacity;
+      const free = capacity - this.#working - this.#waiting.length - this.#requested;
+      const send = this.#claimsOut === 0 ? free > 0 : pipelined && this.#claimsOut < 2 && last.status === "full" && free >= batch;
+      if (!send) {
+        await new Promise<void>((resolve) => (this.#poke = resolve));
         // Let the jobs finishing in this same turn finish too: one claim then refills (and acks) them all.
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
-      // Acks waiting to go out ride along with the claim; those that come up meanwhile wait for
-      // the next one, or go out on their own when the loop goes idle (resume()).
-      const acks = this.#acks.take();
-      this.#acks.pause();
-      const sentAt = Date.now();
-      let result;
-      try {
-        result = await queue.claim({ count: free, woken, ack: acks.map((a) => a.item) });
-        const acked = result.acked;
-        acks.forEach((a, i) => a.resolve(acked[i] === true));
-      } catch (error) {
-        // Maybe applied, maybe not: send the acks again on their own (a repeat reports stale).
-        for (const a of acks) this.#acks.add(a.item).then(a.resolve, a.reject);
-        this.#acks.resume();
-        this.#o.log.warn({ event: "inbound_email_queue_claim_error", err: error }, "claim failed; backing off");
-        await sleep(idleSeconds * 1000, this.#stopping.signal);
-        idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
-        continue;
-      }
+      const count = Math.min(free, batch);
+      this.#claimsOut++;
+      this.#requested += count;
+      const claimed = this.#claim(count, woken);
+      this.#inFlight.add(claimed);
+      void claimed.then((status) => {
+        this.#inFlight.delete(claimed);
+        this.#claimsOut--;
+        this.#requested -= count;
+        this.#lastClaim = status;
+        if (status.status === "full") idleSeconds = blockSeconds;
+        this.#wakeLoop();
+      });
       woken = false;
-      for (const claim of result.claims) {
-        if (this.#working < concurrency) this.#run(claim);
-        else this.#wait(claim, sentAt + queue.settings.claimTtlMs);
-      }
-      for (const rejected of result.rejected) {
-        this.counters.deadLettered++;
-        logEvent(this.#o.log, "inbound_email_queue_dlq", { jobId: rejected.jobId, reason: rejected.reason }, "warn");
-      }
-      if (result.claims.length + result.rejected.length >= free) {
-        idleSeconds = blockSeconds;
-        continue; // there may be more: claim again as soon as there is room
-      }
-      // The ready list is empty. Wait for work: a wake, a retry coming due, or the idle bound.
-      this.#acks.resume();
-      if (result.claims.length > 0) idleSeconds = blockSeconds;
-      const untilRetry = result.nextDelayedAt === undefined ? Infinity : Math.max(0, result.nextDelayedAt - result.now);
-      const waitMs = Math.min(idleSeconds * 1000, untilRetry);
-      if (wake) {
-        const event = await wake.wait(Math.max(0.01, waitMs / 1000)).catch(() => undefined);
-        if (event?.member === "ready") woken = true;
-        else if (event?.member === "delayed") {
-          const ms = event.at - Date.now();
-          if (ms > 0) await sleep(Math.min(ms, idleMaxSeconds * 1000), this.#stopping.signal);
-        }
-        if (!event) idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
-        else idleSeconds = blockSeconds;
-      } else {
-        await sleep(waitMs, this.#stopping.signal);
-        idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
-      }
     }
+    await Promise.all(this.#inFlight);
+  }
+
+  /** One claim of `count` jobs, carrying the acks waiting to go out. Never rejects. */
+  async #claim(count: number, woken: boolean): Promise<ClaimStatus> {
+    const { queue } = this.#o;
+    // Acks that come up while this claim is out wait for the next one (or go out on their own
+    // when the loop goes idle: resume()).
+    const acks = this.#acks.take();
+    this.#acks.pause();
+    const sentAt = Date.now();
+    const started = performance.now();
+    let result;
+    try {
+      result = await queue.claim({ count, woken, ack: acks.map((a) => a.item) });
+      this.#claimMs = ewma(this.#claimMs, performance.now() - started);
+      const acked = result.acked;
+      acks.forEach((a, i) => a.resolve(acked[i] === true));
+    } catch (error) {
+      // Maybe applied, maybe not: send the acks again on their own (a repeat reports stale).
+      for (const a of acks) this.#acks.add(a.item).then(a.resolve, a.reject);
+      this.#acks.resume();
+      this.#o.log.warn({ event: "inbound_email_queue_claim_error", err: error }, "claim failed; backing off");
+      return { status: "failed" };
+    }
+    for (const claim of result.claims) {
+      if (this.#working < this.#o.concurrency) this.#run(claim);
+      else this.#wait(claim, sentAt + queue.settings.claimTtlMs);
+    }
+    for (const rejected of result.rejected) {
+      this.counters.deadLettered++;
+      logEvent(this.#o.log, "inbound_email_queue_dlq", { jobId: rejected.jobId, reason: rejected.reason }, "warn");
+    }
+    // Fewer than asked for: the ready list is empty.
+    if (result.claims.length + result.rejected.length >= count) return { status: "full" };
+    const untilRetryMs = result.nextDelayedAt === undefined ? Infinity : Math.max(0, result.nextDelayedAt - result.now);
+    return { status: "drained", claimed: result.claims.length, untilRetryMs };
+  }
+
+  /** Jobs to hold beyond the running ones (see `prefetch`): until a job has run, one. */
+  #prefetchTarget(): number {
+    const { prefetch, concurrency } = this.#o;
+    if (prefetch === 0 || this.#jobMs === undefined || this.#claimMs === undefined) return Math.min(prefetch, 1);
+    const needed = Math.ceil((2 * concurrency * this.#claimMs) / Math.max(this.#jobMs, 0.001));
+    return Math.max(1, Math.min(prefetch, needed));
+  }
+
+  #wakeLoop(): void {
+    const poke = this.#poke;
+    this.#poke = undefined;
+    poke?.();
   }
 
   #ids(claim: Claim): Record<string, unknown> {
@@ -222,6 +291,7 @@ export class Consumer {
   #run(claim: Claim): void {
     const controller = new AbortController();
     const startedAt = Date.now();
+    const started = performance.now();
     this.counters.claimed++;
     this.#working++;
     if (this.#o.log.isLevelEnabled("info")) logEvent(this.#o.log, "inbound_email_queue_consume_start", this.#ids(claim));
@@ -236,6 +306,7 @@ export class Consumer {
         failure = error;
       } finally {
         clearTimeout(timer);
+        this.#jobMs = ewma(this.#jobMs, performance.now() - started);
         this.#freeSlot();
       }
       if (this.#released.has(claim.jobId)) return; // given back at shutdown: the queue has it again
@@ -281,9 +352,7 @@ export class Consumer {
       }
       if (next) this.#run(next.claim);
     }
-    const freed = this.#slotFreed;
-    this.#slotFreed = undefined;
-    freed?.();
+    this.#wakeLoop();
   }
 
   async #settle(claim: Claim, startedAt: number, outcome: JobOutcome | undefined, failure: unknown): Promise<void> {

@@ -175,4 +175,57 @@ describe.each(transports)("claim loop over %s", (transport) => {
     expect(calls.claimWithAcks).toBeGreaterThanOrEqual(calls.claim - 3);
     expect(calls.ack).toBeLessThanOrEqual(2);
   });
+  it("prefetch follows the jobs' running time: about one job ahead of slow jobs, up to the limit ahead of quick ones", async () => {
+    // Slow jobs: two running, at most one held ahead, from the first claim on.
+    start(async () => {
+      await sleep(100);
+      return { outcome: "processed", messages: [] };
+    }, { concurrency: 2, prefetch: 16 });
+    await q.queue.enqueue(Array.from({ length: 8 }, (_, i) => ({ job: imapJob(i + 1) })));
+    let mostHeld = 0;
+    while (consumer!.counters.acked < 8) {
+      mostHeld = Math.max(mostHeld, (await q.queue.stats()).processing);
+      await sleep(10);
+    }
+    expect(mostHeld).toBeGreaterThanOrEqual(2);
+    expect(mostHeld).toBeLessThanOrEqual(3);
+    await consumer!.stop();
+
+    // Quick jobs: claims grow to the limit (2 running + 16 ahead, in two halves of 9).
+    const queue = q.consumer();
+    const asked: number[] = [];
+    const claim = queue.claim.bind(queue);
+    queue.claim = (o) => (asked.push(o?.count ?? 1), claim(o));
+    await q.queue.enqueue(Array.from({ length: 1000 }, (_, i) => ({ job: imapJob(i + 100) })));
+    consumer = another(async () => ({ outcome: "processed", messages: [] }), { concurrency: 2, prefetch: 16, queue });
+    await until(() => consumer!.counters.acked === 1000);
+    expect(Math.max(...asked)).toBe(9);
+  });
+
+  it("with concurrency above 1 a second claim goes out while the first is in flight, never a third; each job runs once", async () => {
+    q = testQueue(transport, { claimTtlMs: 60_000, blockSeconds: 0.05, idleMaxSeconds: 0.2 });
+    const queue = q.consumer();
+    let out = 0;
+    let mostOut = 0;
+    const claim = queue.claim.bind(queue);
+    queue.claim = async (o) => {
+      mostOut = Math.max(mostOut, ++out);
+      try {
+        return await claim(o);
+      } finally {
+        out--;
+      }
+    };
+    const runs = new Map<number, number>();
+    await q.queue.enqueue(Array.from({ length: 2000 }, (_, i) => ({ job: imapJob(i + 1) })));
+    consumer = another(async (c) => {
+      runs.set(uidOf(c), (runs.get(uidOf(c)) ?? 0) + 1);
+      return { outcome: "processed", messages: [] };
+    }, { concurrency: 4, queue });
+    await until(() => consumer!.counters.acked === 2000);
+    expect(mostOut).toBe(2);
+    expect(runs.size).toBe(2000);
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    expect((await q.queue.stats())).toMatchObject({ ready: 0, processing: 0, inflight: 0 });
+  });
 });
