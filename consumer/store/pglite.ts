@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite, parse, protocol } from "@electric-sql/pglite";
-import { PLAN_CACHE_MODE, type Db, type QueryOptions, type Queryable, type SqlValue } from "./db.ts";
+import { SESSION_SETTINGS, type Db, type QueryOptions, type Queryable, type SqlValue } from "./db.ts";
 
 /** Only one process may open a PGlite data directory: two would corrupt it. A lock file with the
  * owner's pid says who has it; a lock whose process is gone is taken over. */
@@ -31,7 +31,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     unlock = lock(dataDir);
   }
   const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
-  await pg.exec(`SET plan_cache_mode = ${PLAN_CACHE_MODE}`);
+  await pg.exec(SESSION_SETTINGS);
   const query = async <Row>(client: Pick<PGlite, "query">, sql: string, params: readonly SqlValue[] = []) =>
     (await client.query<Row>(sql, params as unknown[], BINARY_BYTEA)).rows.map(normaliseRow) as Row[];
   const prepared = preparedStatements(pg);

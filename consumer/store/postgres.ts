@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
-import { PLAN_CACHE_MODE, type Db, type QueryOptions, type Queryable, type SqlValue } from "./db.ts";
+import { SESSION_SETTINGS, type Db, type QueryOptions, type Queryable, type SqlValue } from "./db.ts";
 
 // bigint columns (ids, ticket numbers) come back as JS numbers; they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -26,7 +26,7 @@ export function openPostgres(connectionString: string, options: { max?: number }
     const client = await pool.connect();
     if (!ready.has(client)) {
       try {
-        await client.query(`SET plan_cache_mode = ${PLAN_CACHE_MODE}`);
+        await client.query(SESSION_SETTINGS);
       } catch (error) {
         client.release(error instanceof Error ? error : true);
         throw error;
