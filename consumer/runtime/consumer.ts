@@ -43,8 +43,9 @@ interface Running {
   settling: boolean;
 }
 
-/** How a claim ended: with every job asked for, short (the ready list ran dry), or failed. */
-type ClaimStatus = { status: "full" } | { status: "drained"; claimed: number; untilRetryMs: number } | { status: "failed" };
+/** How a claim ended: with every job asked for, short (the ready list ran dry), or failed;
+ * `probing` before the first claim after a wait has come back. */
+type ClaimStatus = { status: "full" } | { status: "probing" } | { status: "drained"; untilRetryMs: number } | { status: "failed" };
 
 export interface ConsumerCounters {
   claimed: number;
@@ -92,7 +93,9 @@ export class Consumer {
   #claimsOut = 0;
   #requested = 0;
   readonly #inFlight = new Set<Promise<ClaimStatus>>();
-  #lastClaim: ClaimStatus = { status: "full" };
+  #lastClaim: ClaimStatus = { status: "probing" };
+  /** Jobs claimed since the loop last waited for work. */
+  #claimedSinceIdle = 0;
   /** Running averages (ms) of a job's handler time and of a claim's round trip. */
   #jobMs: number | undefined;
   #claimMs: number | undefined;
@@ -180,17 +183,21 @@ export class Consumer {
     let woken = false;
     while (!this.#stopping.signal.aborted) {
       const last = this.#lastClaim;
-      if (this.#claimsOut === 0 && last.status !== "full") {
+      if (this.#claimsOut === 0 && (last.status === "drained" || last.status === "failed")) {
         // The last claim found the ready list empty, or failed. Wait for work (a wake, a retry
         // coming due, or the idle bound), or back off; acks that come up meanwhile go out alone.
+        // Back from waiting, one claim probes before a second one joins it.
         this.#acks.resume();
-        this.#lastClaim = { status: "full" };
+        this.#lastClaim = { status: "probing" };
+        const claimedThisRound = this.#claimedSinceIdle;
+        this.#claimedSinceIdle = 0;
         if (last.status === "failed") {
           await sleep(idleSeconds * 1000, this.#stopping.signal);
           idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
           continue;
         }
-        if (last.claimed > 0) idleSeconds = blockSeconds;
+        // Work came in since the last wait: poll again soon.
+        if (claimedThisRound > 0) idleSeconds = blockSeconds;
         const waitMs = Math.min(idleSeconds * 1000, last.untilRetryMs);
         if (wake) {
           const event = await wake.wait(Math.max(0.01, waitMs / 1000)).catch(() => undefined);
@@ -211,6 +218,9 @@ export class Consumer {
       const free = capacity - this.#working - this.#waiting.length - this.#requested;
       const send = this.#claimsOut === 0 ? free > 0 : pipelined && this.#claimsOut < 2 && last.status === "full" && free >= batch;
       if (!send) {
+        // More jobs held than the (re-measured) prefetch allows: a finishing job frees no room
+        // for a claim to carry its ack, so acks go out on their own until there is room again.
+        if (this.#claimsOut === 0 && free < 0) this.#acks.resume();
         await new Promise<void>((resolve) => (this.#poke = resolve));
         // Let the jobs finishing in this same turn finish too: one claim then refills (and acks) them all.
         await new Promise((resolve) => setImmediate(resolve));
@@ -219,7 +229,9 @@ export class Consumer {
       const count = Math.min(free, batch);
       this.#claimsOut++;
       this.#requested += count;
-      const claimed = this.#claim(count, woken);
+      const wokenSent = woken;
+      woken = false;
+      const claimed = this.#claim(count, wokenSent);
       this.#inFlight.add(claimed);
       void claimed.then((status) => {
         this.#inFlight.delete(claimed);
@@ -227,9 +239,10 @@ export class Consumer {
         this.#requested -= count;
         this.#lastClaim = status;
         if (status.status === "full") idleSeconds = blockSeconds;
+        // The wake marker this claim was to pass on is still owed.
+        if (status.status === "failed" && wokenSent) woken = true;
         this.#wakeLoop();
       });
-      woken = false;
     }
     await Promise.all(this.#inFlight);
   }
@@ -247,6 +260,7 @@ export class Consumer {
     try {
       result = await queue.claim({ count, woken, ack: acks.map((a) => a.item) });
       this.#claimMs = ewma(this.#claimMs, performance.now() - started);
+      this.#claimedSinceIdle += result.claims.length;
       const acked = result.acked;
       acks.forEach((a, i) => a.resolve(acked[i] === true));
     } catch (error) {
@@ -267,7 +281,7 @@ export class Consumer {
     // Fewer than asked for: the ready list is empty.
     if (result.claims.length + result.rejected.length >= count) return { status: "full" };
     const untilRetryMs = result.nextDelayedAt === undefined ? Infinity : Math.max(0, result.nextDelayedAt - result.now);
-    return { status: "drained", claimed: result.claims.length, untilRetryMs };
+    return { status: "drained", untilRetryMs };
   }
 
   /** Jobs to hold beyond the running ones (see `prefetch`): until a job has run, one. */
@@ -334,6 +348,8 @@ export class Consumer {
     this.#waitCheck = undefined;
     const limit = Date.now() - this.#o.prefetchWaitMs;
     const stale = this.#waiting.filter((w) => w.since <= limit);
+    // The loop is not woken: these go back because the slots are busy, and claiming in their
+    // place would only hold other jobs back the same way.
     this.#waiting = this.#waiting.filter((w) => w.since > limit);
     const oldest = this.#waiting[0];
     if (oldest) this.#waitCheck = setTimeout(() => void this.#returnStale(), Math.max(1, oldest.since + this.#o.prefetchWaitMs - Date.now()));
@@ -408,6 +424,7 @@ export class Consumer {
         // (it may have started since the renewal went out).
         const claim = i < running.length ? running[i]!.claim : waiting[i - running.length]!;
         this.#waiting = this.#waiting.filter((w) => w.claim !== claim);
+        this.#wakeLoop();
         const r = this.#running.get(claim.jobId);
         if (r?.claim === claim) r.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
       });
