@@ -38,11 +38,14 @@ export interface ApplyInput {
   messageIds: readonly { id: string; direction: "received" | "referenced" }[];
   /** An internal note for the ticket (names dropped attachments). */
   note: string | undefined;
+  /** The contact of `author`'s address, when already known (see known-senders.ts): the statement
+   * then names it instead of looking it up, inserting it or learning its name. */
+  requesterId?: number;
 }
 
 export type Applied =
   | { claimed: false }
-  | { claimed: true; status: "ticket" | "comment" | "note" | "skipped"; reason: string | null; ticketId: number | null; commentId: number | null };
+  | { claimed: true; status: "ticket" | "comment" | "note" | "skipped"; reason: string | null; ticketId: number | null; commentId: number | null; requesterId: number | null };
 
 /** Collects positional parameters while the statement is composed. */
 class Params {
@@ -59,8 +62,6 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
   const ids = p.add(input.thread.messageIds);
   const skipReason = p.add(input.rule.skipReason ?? null);
   const autoReply = p.add(input.rule.autoReply);
-  const email = p.add(input.author?.address ?? null);
-  const name = p.add(input.author?.name || null);
   const providerId = p.add(input.providerId);
   // The body goes over the wire once, however many places use it: the ticket or the comment
   // (only one is written), and the full text only when stripping the quoted history changed it.
@@ -105,19 +106,7 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
         FROM decision d
       ON CONFLICT (tenant_id, identity) DO NOTHING
       RETURNING status, reason, ticket_id, comment_id)`,
-    // The sender as a contact. A known contact is read, not locked: only a new one is inserted (the
-    // upsert then covers a concurrent first insert of the same address), and a name is written
-    // only where none was known, so messages from one sender do not queue behind each other.
-    `known AS (SELECT id FROM contacts WHERE tenant_id = ${tenant} AND email = ${email}::text)`,
-    `contact AS (
-      INSERT INTO contacts (tenant_id, email, name)
-      SELECT ${tenant}, ${email}::text, ${name}::text FROM claim WHERE claim.status <> 'skipped' AND ${email}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM known)
-      ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
-      RETURNING id)`,
-    `named AS (
-      UPDATE contacts SET name = ${name}::text FROM claim
-       WHERE contacts.id = (SELECT id FROM known) AND contacts.name IS NULL AND ${name}::text IS NOT NULL AND claim.status <> 'skipped')`,
-    `requester AS (SELECT id FROM known UNION ALL SELECT id FROM contact)`,
+    ...(input.requesterId === undefined ? contactSteps(tenant, p.add(input.author?.address ?? null), p.add(input.author?.name || null)) : [`requester AS (SELECT ${p.add(input.requesterId)}::bigint AS id)`]),
     `ticket AS (
       INSERT INTO tickets (id, tenant_id, number, subject, requester_id, mailbox_provider_id, message_id, description_text, description_full_text, description_html)
       SELECT claim.ticket_id, ${tenant}, nextval(ticket_number_sequence(${tenant})::regclass), ${p.add(input.subject)}, (SELECT id FROM requester LIMIT 1), ${providerId},
@@ -156,13 +145,31 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
     ctes.push(`note AS (
       INSERT INTO ticket_comments (ticket_id, body_text, full_text, is_internal_note) SELECT owner.ticket_id, ${note}, ${note}, true FROM owner)`);
   }
-  const [row] = await db.query<{ status: "ticket" | "comment" | "note" | "skipped"; reason: string | null; ticket_id: number | null; comment_id: number | null }>(
-    `WITH ${ctes.join(",\n")}\nSELECT status, reason, ticket_id, comment_id FROM claim`,
+  const [row] = await db.query<{ status: "ticket" | "comment" | "note" | "skipped"; reason: string | null; ticket_id: number | null; comment_id: number | null; requester_id: number | null }>(
+    `WITH ${ctes.join(",\n")}\nSELECT status, reason, ticket_id, comment_id, (SELECT id FROM requester LIMIT 1) AS requester_id FROM claim`,
     p.values,
     { prepare: true },
   );
   if (!row) return { claimed: false };
-  return { claimed: true, status: row.status, reason: row.reason, ticketId: row.ticket_id, commentId: row.comment_id };
+  return { claimed: true, status: row.status, reason: row.reason, ticketId: row.ticket_id, commentId: row.comment_id, requesterId: row.requester_id };
+}
+
+/** The sender as a contact. A known contact is read, not locked: only a new one is inserted (the
+ * upsert then covers a concurrent first insert of the same address), and a name is written only
+ * where none was known, so messages from one sender do not queue behind each other. */
+function contactSteps(tenant: string, email: string, name: string): string[] {
+  return [
+    `known AS (SELECT id FROM contacts WHERE tenant_id = ${tenant} AND email = ${email}::text)`,
+    `contact AS (
+      INSERT INTO contacts (tenant_id, email, name)
+      SELECT ${tenant}, ${email}::text, ${name}::text FROM claim WHERE claim.status <> 'skipped' AND ${email}::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM known)
+      ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
+      RETURNING id)`,
+    `named AS (
+      UPDATE contacts SET name = ${name}::text FROM claim
+       WHERE contacts.id = (SELECT id FROM known) AND contacts.name IS NULL AND ${name}::text IS NOT NULL AND claim.status <> 'skipped')`,
+    `requester AS (SELECT id FROM known UNION ALL SELECT id FROM contact)`,
+  ];
 }
 
 function sha256(bytes: Uint8Array): string {

@@ -9,7 +9,8 @@ import { classify } from "../mime/classify.ts";
 import { parseMessage } from "../mime/parse.ts";
 import { stripQuotedReply } from "../mime/quoted-reply.ts";
 import type { Db } from "../store/db.ts";
-import { applyMessage, previousOutcome, type ApplyInput } from "./apply.ts";
+import { applyMessage, previousOutcome, type Applied, type ApplyInput } from "./apply.ts";
+import { KnownSenders } from "./known-senders.ts";
 import { droppedAttachmentsNote, splitAttachments } from "./attachments.ts";
 import { messageIdentity } from "./identity.ts";
 import { mailboxSettingsReader } from "./mailbox-settings.ts";
@@ -44,8 +45,32 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
   const { db } = options;
   const settingsOf = mailboxSettingsReader(db, options.settingsTtlMs ?? 10_000);
 
+  const senders = new KnownSenders();
+
+  /** Apply, naming the sender's contact when it is known; a contact deleted or merged away since
+   * fails the foreign key, and the message is applied again the long way. */
+  async function applyKnowingSender(input: ApplyInput): Promise<Applied> {
+    const address = input.author?.address;
+    const hasName = Boolean(input.author?.name);
+    const known = address ? senders.get(input.tenantId, address) : undefined;
+    // A contact without a name may learn one from this message: that takes the long way.
+    const usable = known && (known.named || !hasName) ? known : undefined;
+    let applied: Applied;
+    try {
+      applied = await applyMessage(db, usable ? { ...input, requesterId: usable.contactId } : input);
+    } catch (error) {
+      if (!usable || !isForeignKeyViolation(error)) throw error;
+      senders.forget(input.tenantId, address!);
+      applied = await applyMessage(db, input);
+    }
+    if (address && applied.claimed && applied.requesterId !== null) {
+      senders.remember(input.tenantId, address, { contactId: applied.requesterId, named: usable ? usable.named : hasName });
+    }
+    return applied;
+  }
+
   async function apply(input: ApplyInput): Promise<ProcessOutcome> {
-    const applied = await applyMessage(db, input);
+    const applied = await applyKnowingSender(input);
     if (!applied.claimed) return previousOutcome(db, input.tenantId, input.identity);
     if (applied.status === "skipped") return { outcome: "skipped", reason: applied.reason ?? "skipped" };
     return {
@@ -96,4 +121,8 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
       });
     },
   };
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "23503";
 }

@@ -98,6 +98,22 @@ describe.each(backends)("processing rules on %s", (backend) => {
     expect(await one("SELECT c.email FROM ticket_comments m JOIN tickets t ON t.id = m.ticket_id JOIN contacts c ON c.id = m.author_id WHERE t.tenant_id = $1")).toEqual({ email: "ann@customer.example" });
   });
 
+  it("a known sender's contact deleted since their last mail is created again and named requester of the new ticket", async () => {
+    const { tenantId, processor, message, one } = await tenant();
+    const mail = (n: number) => encode(["From: Carl <carl@customer.example>", "To: support@helpdesk.example", `Message-ID: <k${n}-${tenantId}@customer.example>`, `Subject: Printer ${n}`, "", `Mail ${n}`, ""]);
+    expect(await processor.process(message(mail(1), "1:1"))).toMatchObject({ effect: "ticket" });
+    const first = await one<{ id: number }>("SELECT id FROM contacts WHERE tenant_id = $1");
+    // An agent removes the contact (its ticket no longer names it): the processor still remembers the id.
+    await t.db.query("UPDATE tickets SET requester_id = NULL WHERE tenant_id = $1", [tenantId]);
+    await t.db.query("DELETE FROM contacts WHERE tenant_id = $1", [tenantId]);
+    const second = await processor.process(message(mail(2), "1:2"));
+    expect(second).toMatchObject({ outcome: "processed", effect: "ticket" });
+    const again = await one<{ id: number; name: string }>("SELECT id, name FROM contacts WHERE tenant_id = $1");
+    expect(again.id).not.toBe(first.id);
+    expect(again.name).toBe("Carl");
+    expect(await one("SELECT requester_id FROM tickets WHERE tenant_id = $1 AND subject = 'Printer 2'")).toEqual({ requester_id: again.id });
+  });
+
   it("20 different messages processed concurrently get ticket numbers 1..20 of their tenant, none shared", async () => {
     const { tenantId, processor, message } = await tenant();
     const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => processor.process(message(buildMail({ id: `n${i}-${tenantId}@customer.example` }), `1:${i}`))));
