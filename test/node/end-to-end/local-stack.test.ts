@@ -2,7 +2,7 @@
 // `inlet demo` sends one notification of each kind end to end and reports the tickets, and
 // Ctrl-C (SIGINT) stops everything with no process left behind.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -17,11 +17,27 @@ function processesMatching(pattern: string): string[] {
   }
 }
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("local stack", () => {
   it("npm start, inlet demo, Ctrl-C: tickets from every provider, then nothing left running", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "inlet-stack-"));
-    const env = { ...process.env, INLET_DATA_DIR: dataDir, INLET_REST_PORT: "18079", INLET_WORKER_PORT: "18787", INLET_CONTROL_PORT: "18794", UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: uniquePrefix("stack") };
-    const stack = spawn("npm", ["start"], { env, stdio: ["ignore", "pipe", "pipe"], detached: false });
+    // Ports and temporary files of its own (INLET_TEST_PORT_BASE moves the ports), so that two
+    // checkouts can run this test at once and each finds only its own processes afterwards.
+    const base = Number(process.env.INLET_TEST_PORT_BASE ?? 18000);
+    const workerPort = String(base + 787);
+    const privateTmp = mkdtempSync(join(tmpdir(), "inlet-stack-tmp-"));
+    chmodSync(privateTmp, 0o755); // Dovecot's unprivileged processes reach their files through it
+    const env = { ...process.env, TMPDIR: privateTmp, INLET_DATA_DIR: dataDir, INLET_REST_PORT: String(base + 79), INLET_WORKER_PORT: workerPort, INLET_CONTROL_PORT: String(base + 794), UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: uniquePrefix("stack") };
+    // Its own process group, which Ctrl-C signals as a terminal would.
+    const stack = spawn("npm", ["start"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     stack.stdout.on("data", (d: Buffer) => (output += d.toString()));
     stack.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -45,15 +61,16 @@ describe("local stack", () => {
       const table = await inlet(["demo"], env, 120_000);
       expect(table.stdout).toContain("Tickets created:");
     } finally {
-      const node = processesMatching(`main.ts dev`).map((l) => Number(l.split(" ")[0]));
-      for (const pid of node) process.kill(pid, "SIGINT");
+      if (stack.exitCode === null) process.kill(-stack.pid!, "SIGINT");
       await new Promise<void>((resolve) => (stack.exitCode !== null ? resolve() : stack.once("exit", () => resolve())));
       await new Promise((r) => setTimeout(r, 500));
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(privateTmp, { recursive: true, force: true });
     }
     expect(output).toContain("stopping (SIGINT)");
-    expect(processesMatching("18787")).toEqual([]); // wrangler / workerd
-    expect(processesMatching("main.ts dev")).toEqual([]);
-    expect(processesMatching("inlet-dovecot")).toEqual([]);
+    expect(processesMatching(`--port ${workerPort}`)).toEqual([]); // wrangler / workerd
+    expect(processesMatching(dataDir)).toEqual([]); // the consumer's data
+    expect(processesMatching(privateTmp)).toEqual([]); // Dovecot
+    expect(groupAlive(stack.pid!)).toBe(false);
   }, 300_000);
 });
