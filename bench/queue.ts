@@ -12,7 +12,7 @@ import { queueKeys, queueSettings, type QueueSettings } from "../src/queue/confi
 import { PointerQueue } from "../src/queue/queue.ts";
 import { createUpstashRedis, UpstashScriptClient } from "../src/queue/upstash.ts";
 import { createTcpRedis, TcpScriptClient, WakeListener } from "../consumer/redis/tcp-client.ts";
-import { startRestBridge, type RestBridge } from "../consumer/dev/rest-bridge.ts";
+import { startRestBridge, type RestBridge } from "../dev/rest-bridge.ts";
 import { Consumer } from "../consumer/runtime/consumer.ts";
 import { createLogger } from "../consumer/runtime/log.ts";
 import type { NewJob } from "../src/queue/job.ts";

@@ -1,10 +1,11 @@
 import type { PointerQueue } from "../../src/queue/queue.ts";
+import { queueConnectionConfig } from "../config.ts";
 import { connectQueue } from "../runtime/queue-connection.ts";
 import { CliError } from "./output.ts";
 
 /** Connect to the queue from the environment, run `body`, close; an unreachable Redis is a clear error. */
 export async function withQueue<T>(body: (queue: PointerQueue) => Promise<T>): Promise<T> {
-  const connection = connectQueue(process.env, { failFast: true });
+  const connection = connectQueue(queueConnectionConfig(process.env), { failFast: true });
   try {
     return await body(connection.queue);
   } catch (error) {

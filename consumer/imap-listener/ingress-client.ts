@@ -1,4 +1,4 @@
-// Posts new UIDs to the edge ingress, signed as design section 2 says:
+// Posts new UIDs to the edge ingress, signed as the edge checks (src/auth/imap-signature.ts):
 //   X-Inlet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with IMAP_WEBHOOK_SECRET>
 // Body: {providerId, mailbox, uidValidity, uids}. A 2xx means the pointers are stored; anything
 // else is an error the watcher retries (the cursor only moves after a 2xx).

@@ -3,7 +3,7 @@
 // stops watchers whose mailbox was removed or whose lease was lost.
 import { randomUUID } from "node:crypto";
 import type { ScriptClient } from "../../src/queue/script.ts";
-import type { MailboxDirectory, MailboxRecord } from "../runtime/handler.ts";
+import type { MailboxDirectory, MailboxRecord } from "../domain/mailbox.ts";
 import type { Logger } from "../runtime/log.ts";
 import { postImapNotification, type ImapNotification } from "./ingress-client.ts";
 import { MailboxLease } from "./mailbox-lease.ts";

@@ -4,7 +4,7 @@
 // or an ingress outage re-sends rather than skips. A UIDVALIDITY change resets the cursor and
 // re-sends the whole folder (processing is idempotent by Message-ID): no silent loss.
 import { ImapFlow } from "imapflow";
-import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../runtime/handler.ts";
+import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../domain/mailbox.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ImapNotification } from "./ingress-client.ts";
 import { imapConnectionOptions } from "../resolvers/imap-connection.ts";

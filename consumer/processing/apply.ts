@@ -11,7 +11,8 @@
 // ticket, never waited for, never shared.
 import { createHash } from "node:crypto";
 import type { ParsedAttachment } from "../mime/parse.ts";
-import type { ProcessOutcome, ProviderKind } from "../runtime/handler.ts";
+import type { ProcessOutcome } from "../domain/message.ts";
+import type { ProviderKind } from "../domain/mailbox.ts";
 import type { Queryable, SqlValue } from "../store/db.ts";
 import type { ThreadKeys } from "./threading.ts";
 

@@ -5,7 +5,7 @@
 // kept as a column, not as part of the key.
 // Without a sane Message-ID the provider's own id is all there is; it is only unique within one
 // mailbox (an IMAP `<uidValidity>:<uid>` repeats across mailboxes), so the mailbox id is part of it.
-import type { ResolvedMessage } from "../runtime/handler.ts";
+import type { ResolvedMessage } from "../domain/message.ts";
 
 export function messageIdentity(messageId: string | undefined, message: Pick<ResolvedMessage, "provider" | "providerId" | "providerMessageId">): string {
   return messageId ?? `${message.provider}:${message.providerId}:${message.providerMessageId}`;

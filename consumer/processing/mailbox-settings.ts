@@ -1,7 +1,7 @@
 // What processing needs to know about the connected mailbox a message came through, read with
 // one query and cached briefly (settings change by admin command, rarely; a message processed a
 // few seconds after a change with the old setting is acceptable).
-import type { ProviderKind } from "../runtime/handler.ts";
+import type { ProviderKind } from "../domain/mailbox.ts";
 import type { Queryable } from "../store/db.ts";
 
 export interface MailboxSettings {

@@ -3,8 +3,8 @@
 // one SQL statement that threads, claims the identity and writes every effect (apply.ts). A crash
 // before commit leaves nothing, so the redelivered message is applied again; after commit a
 // redelivery finds the claim and reports the same outcome (`duplicate`, or the same skip reason).
-import type { MessageProcessor, ProcessOutcome, ResolvedMessage } from "../runtime/handler.ts";
-import { permanent } from "../runtime/errors.ts";
+import type { MessageProcessor, ProcessOutcome, ResolvedMessage } from "../domain/message.ts";
+import { permanent } from "../domain/errors.ts";
 import { classify } from "../mime/classify.ts";
 import { parseMessage } from "../mime/parse.ts";
 import { stripQuotedReply } from "../mime/quoted-reply.ts";

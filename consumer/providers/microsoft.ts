@@ -3,27 +3,25 @@
 // (recent inbox messages re-enqueued; processing is idempotent) after `missed` or a recreate.
 import { randomBytes } from "node:crypto";
 import { registryField, registryValue, sha256Hex } from "../../src/queue/registry.ts";
-import type { MailboxRecord, MicrosoftCredentials } from "../runtime/handler.ts";
-import { microsoftToken } from "../resolvers/microsoft.ts";
+import { permanent } from "../domain/errors.ts";
+import { mailboxOfKind, type MailboxOf, type MailboxRecord } from "../domain/mailbox.ts";
+import { createInboxSubscription, deleteSubscription, renewSubscription } from "../provider-api/graph-subscriptions.ts";
+import { recentInboxMessageIds } from "../provider-api/graph-messages.ts";
 import type { ProviderContext } from "./context.ts";
-import { createInboxSubscription, deleteSubscription, GraphError, recentInboxMessageIds, renewSubscription, type GraphCall } from "./graph-subscriptions.ts";
 
-async function call(ctx: ProviderContext, credentials: MicrosoftCredentials): Promise<GraphCall> {
-  const token = await microsoftToken({ graphBaseUrl: ctx.endpoints.graphBaseUrl, loginBaseUrl: ctx.endpoints.microsoftLoginBaseUrl, tokens: ctx.tokens, timeoutMs: ctx.endpoints.fetchTimeoutMs }, credentials);
-  return { graphBaseUrl: ctx.endpoints.graphBaseUrl, accessToken: token, timeoutMs: ctx.endpoints.fetchTimeoutMs };
-}
-
-function credentialsOf(mailbox: MailboxRecord): MicrosoftCredentials {
-  if (mailbox.credentials.type !== "microsoft") throw new Error(`${mailbox.providerId} is not a Microsoft mailbox`);
-  return mailbox.credentials;
+function microsoftMailbox(mailbox: MailboxRecord): MailboxOf<"microsoft"> {
+  const own = mailboxOfKind(mailbox, "microsoft");
+  if (!own) throw permanent("provider_mismatch", `${mailbox.providerId} is not a Microsoft mailbox`);
+  return own;
 }
 
 /** Create a subscription for the mailbox and point the edge registry at it (replacing an old one). */
-export async function subscribeMicrosoft(ctx: ProviderContext, mailbox: MailboxRecord): Promise<{ subscriptionId: string; expiresAt: string }> {
-  if (!ctx.ingressUrl) throw new Error("INGRESS_URL is not set: Graph needs the Worker's public URL to send notifications to");
+export async function subscribeMicrosoft(ctx: ProviderContext, record: MailboxRecord): Promise<{ subscriptionId: string; expiresAt: string }> {
+  const mailbox = microsoftMailbox(record);
+  if (!ctx.ingressUrl) throw permanent("ingress_url_missing", "INGRESS_URL is not set: Graph needs the Worker's public URL to send notifications to");
   const clientState = randomBytes(32).toString("base64url");
   const base = ctx.ingressUrl.replace(/\/$/, "");
-  const subscription = await createInboxSubscription(await call(ctx, credentialsOf(mailbox)), {
+  const subscription = await createInboxSubscription(ctx.apis.graph, mailbox.credentials, {
     mailbox: mailbox.address,
     notificationUrl: `${base}/webhooks/microsoft`,
     lifecycleNotificationUrl: `${base}/webhooks/microsoft/lifecycle`,
@@ -40,16 +38,13 @@ export async function subscribeMicrosoft(ctx: ProviderContext, mailbox: MailboxR
 }
 
 /** Renew; a subscription Graph no longer has is recreated, and the mailbox resynchronised. */
-export async function renewMicrosoft(ctx: ProviderContext, mailbox: MailboxRecord): Promise<"renewed" | "recreated"> {
+export async function renewMicrosoft(ctx: ProviderContext, record: MailboxRecord): Promise<"renewed" | "recreated"> {
+  const mailbox = microsoftMailbox(record);
   const id = mailbox.cursors.graphSubscriptionId;
-  if (id) {
-    try {
-      const renewed = await renewSubscription(await call(ctx, credentialsOf(mailbox)), id);
-      await ctx.mailboxes.updateCursors(mailbox.providerId, { graphSubscriptionExpiresAt: renewed.expirationDateTime });
-      return "renewed";
-    } catch (error) {
-      if (!(error instanceof GraphError && error.status === 404)) throw error;
-    }
+  const renewed = id ? await renewSubscription(ctx.apis.graph, mailbox.credentials, id) : undefined;
+  if (renewed) {
+    await ctx.mailboxes.updateCursors(mailbox.providerId, { graphSubscriptionExpiresAt: renewed.expirationDateTime });
+    return "renewed";
   }
   await recreateMicrosoft(ctx, mailbox);
   return "recreated";
@@ -62,10 +57,10 @@ export async function recreateMicrosoft(ctx: ProviderContext, mailbox: MailboxRe
 
 /** Re-enqueue pointers for the newest inbox messages; the ingress dedupe window and processing's
  * idempotency make the ones already handled cost nothing. */
-export async function resyncMicrosoft(ctx: ProviderContext, mailbox: MailboxRecord, limit = 100): Promise<number> {
-  const current = (await ctx.mailboxes.get(mailbox.providerId)) ?? mailbox;
+export async function resyncMicrosoft(ctx: ProviderContext, record: MailboxRecord, limit = 100): Promise<number> {
+  const current = microsoftMailbox((await ctx.mailboxes.get(record.providerId)) ?? record);
   const subscriptionId = current.cursors.graphSubscriptionId ?? "resync";
-  const ids = await recentInboxMessageIds(await call(ctx, credentialsOf(current)), current.address, limit);
+  const ids = await recentInboxMessageIds(ctx.apis.graph, current.credentials, current.address, limit);
   const { enqueued } = await ctx.queue.enqueue(
     ids.reverse().map((messageId) => ({
       dedupeKey: `microsoft:${subscriptionId}:${messageId}`,
@@ -75,9 +70,10 @@ export async function resyncMicrosoft(ctx: ProviderContext, mailbox: MailboxReco
   return enqueued;
 }
 
-export async function unsubscribeMicrosoft(ctx: ProviderContext, mailbox: MailboxRecord): Promise<void> {
+export async function unsubscribeMicrosoft(ctx: ProviderContext, record: MailboxRecord): Promise<void> {
+  const mailbox = microsoftMailbox(record);
   const id = mailbox.cursors.graphSubscriptionId;
   if (!id) return;
   await ctx.queue.removeRegistryEntry(registryField.microsoftSubscription(id));
-  await deleteSubscription(await call(ctx, credentialsOf(mailbox)), id).catch(() => undefined);
+  await deleteSubscription(ctx.apis.graph, mailbox.credentials, id).catch(() => undefined);
 }

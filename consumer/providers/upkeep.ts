@@ -1,59 +1,73 @@
 // Keeping provider subscriptions alive: `inlet providers renew` and the consumer's timer renew
 // Graph subscriptions and Gmail watches well before they expire; lifecycle jobs from the edge
 // renew (reauthorizationRequired), recreate and resync (subscriptionRemoved), or resync (missed).
-import type { Job } from "../../src/queue/job.ts";
-import { permanent } from "../runtime/errors.ts";
+import { InletError, permanent } from "../domain/errors.ts";
+import type { LifecycleJob, JobOutcome } from "../domain/job.ts";
+import type { MailboxRecord } from "../domain/mailbox.ts";
 import type { LifecycleHandler } from "../runtime/job-handler.ts";
-import type { JobOutcome } from "../runtime/resolver.ts";
 import type { ProviderContext } from "./context.ts";
 import { watchGmail } from "./google.ts";
 import { recreateMicrosoft, renewMicrosoft, resyncMicrosoft } from "./microsoft.ts";
 
 /** Renew what expires within this window (Graph mail subscriptions live ~3 days, Gmail watches 7). */
 export const RENEW_WITHIN_MS = 36 * 3600_000;
+/** Google recommends calling watch daily; its watches last 7 days. */
+const GMAIL_REWATCH_AFTER_MS = 24 * 3600_000;
+const GMAIL_WATCH_MS = 7 * 24 * 3600_000;
 
 export interface RenewReport {
   providerId: string;
   kind: string;
   action: "renewed" | "recreated" | "rewatched" | "current" | "failed";
   expiresAt?: string;
+  /** A stable code when the action failed (InletError codes; `unexpected_error` otherwise). */
+  code?: string;
   error?: string;
 }
 
+async function renewOne(ctx: ProviderContext, mailbox: MailboxRecord, now: number): Promise<RenewReport> {
+  const base = { providerId: mailbox.providerId, kind: mailbox.kind };
+  if (mailbox.kind === "microsoft") {
+    const current = mailbox.cursors.graphSubscriptionExpiresAt;
+    const expires = Date.parse(current ?? "");
+    if (current && Number.isFinite(expires) && expires - now > RENEW_WITHIN_MS) return { ...base, action: "current", expiresAt: current };
+    const action = await renewMicrosoft(ctx, mailbox);
+    return { ...base, action, expiresAt: (await ctx.mailboxes.get(mailbox.providerId))?.cursors.graphSubscriptionExpiresAt ?? "" };
+  }
+  if (mailbox.kind === "google") {
+    const current = mailbox.cursors.gmailWatchExpiration;
+    const expires = Date.parse(current ?? "");
+    if (current && Number.isFinite(expires) && expires - now > GMAIL_WATCH_MS - GMAIL_REWATCH_AFTER_MS) return { ...base, action: "current", expiresAt: current };
+    const topic = mailbox.cursors.gmailTopic;
+    if (!topic) throw permanent("gmail_topic_missing", "no Pub/Sub topic recorded for this mailbox");
+    const watch = await watchGmail(ctx, mailbox, topic, { setCursor: false });
+    return { ...base, action: "rewatched", expiresAt: watch.expiration };
+  }
+  return { ...base, action: "current" };
+}
+
+const failed = (mailbox: Pick<MailboxRecord, "providerId" | "kind">, error: unknown): RenewReport => ({
+  providerId: mailbox.providerId,
+  kind: mailbox.kind,
+  action: "failed",
+  code: error instanceof InletError ? error.code : "unexpected_error",
+  error: error instanceof Error ? error.message.slice(0, 300) : String(error),
+});
+
+/** One report per mailbox; a failure is reported (with its code), never thrown: one mailbox's
+ * trouble does not keep the others from being renewed. Throws only when the mailbox list itself
+ * cannot be read. */
 export async function renewDue(ctx: ProviderContext, now = Date.now()): Promise<RenewReport[]> {
   const reports: RenewReport[] = [];
   for (const mailbox of await ctx.mailboxes.list()) {
-    try {
-      if (mailbox.kind === "microsoft") {
-        const expires = Date.parse(mailbox.cursors.graphSubscriptionExpiresAt ?? "");
-        if (Number.isFinite(expires) && expires - now > RENEW_WITHIN_MS) {
-          reports.push({ providerId: mailbox.providerId, kind: "microsoft", action: "current", expiresAt: mailbox.cursors.graphSubscriptionExpiresAt! });
-          continue;
-        }
-        const action = await renewMicrosoft(ctx, mailbox);
-        reports.push({ providerId: mailbox.providerId, kind: "microsoft", action, expiresAt: (await ctx.mailboxes.get(mailbox.providerId))?.cursors.graphSubscriptionExpiresAt ?? "" });
-      } else if (mailbox.kind === "google") {
-        const expires = Date.parse(mailbox.cursors.gmailWatchExpiration ?? "");
-        // Google recommends calling watch daily; its watches last 7 days.
-        if (Number.isFinite(expires) && expires - now > 6 * 24 * 3600_000) {
-          reports.push({ providerId: mailbox.providerId, kind: "google", action: "current", expiresAt: mailbox.cursors.gmailWatchExpiration! });
-          continue;
-        }
-        const topic = mailbox.cursors.gmailTopic;
-        if (!topic) throw new Error("no Pub/Sub topic recorded for this mailbox");
-        const watch = await watchGmail(ctx, mailbox, topic, { setCursor: false });
-        reports.push({ providerId: mailbox.providerId, kind: "google", action: "rewatched", expiresAt: watch.expiration });
-      }
-    } catch (error) {
-      reports.push({ providerId: mailbox.providerId, kind: mailbox.kind, action: "failed", error: error instanceof Error ? error.message : String(error) });
-    }
+    reports.push(await renewOne(ctx, mailbox, now).catch((error: unknown) => failed(mailbox, error)));
   }
   return reports;
 }
 
 export function createLifecycleHandler(ctx: ProviderContext): LifecycleHandler {
   return {
-    async handle(job: Extract<Job, { kind: "lifecycle" }>): Promise<JobOutcome> {
+    async handle(job: LifecycleJob): Promise<JobOutcome> {
       const mailbox = await ctx.mailboxes.get(job.providerId);
       if (!mailbox) return { outcome: "skipped", reason: "provider_not_found" };
       if (mailbox.kind !== "microsoft") throw permanent("provider_mismatch", "lifecycle events are for Microsoft mailboxes");

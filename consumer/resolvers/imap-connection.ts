@@ -1,5 +1,5 @@
 import type { ImapFlowOptions } from "imapflow";
-import type { ImapCredentials } from "../runtime/handler.ts";
+import type { ImapCredentials } from "../domain/mailbox.ts";
 
 /** How to reach and log in to an IMAP mailbox (password or OAuth2 access token), for imapflow. */
 export function imapConnectionOptions(c: ImapCredentials): ImapFlowOptions {

@@ -3,8 +3,8 @@
 // may leave a command pending), logged out after a while without use. Jobs on one connection take
 // turns: a selected folder and its lock belong to the connection.
 import { ImapFlow } from "imapflow";
-import { InletError } from "../runtime/errors.ts";
-import type { ImapCredentials } from "../runtime/handler.ts";
+import { InletError } from "../domain/errors.ts";
+import type { ImapCredentials } from "../domain/mailbox.ts";
 import { imapConnectionOptions } from "./imap-connection.ts";
 
 export interface PooledConnection {

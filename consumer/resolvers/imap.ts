@@ -9,11 +9,11 @@
 // (EXAMINE, read-only) and unselects it when done, and the connection is released before
 // processing, so a slow database does not hold the mailbox's connection.
 import { createHash } from "node:crypto";
-import { InletError, permanent, retryable, sourceUnavailable } from "../runtime/errors.ts";
-import type { ImapCredentials } from "../runtime/handler.ts";
-import type { JobOutcome, ResolveContext, Resolver } from "../runtime/resolver.ts";
+import { InletError, permanent, retryable, sourceUnavailable } from "../domain/errors.ts";
+import type { ImapCredentials } from "../domain/mailbox.ts";
+import { singleMessage, type JobOutcome } from "../domain/job.ts";
+import type { ResolveContext, Resolver } from "./resolver.ts";
 import { ImapPool, type PooledConnection } from "./imap-pool.ts";
-import { singleMessage } from "./outcome.ts";
 
 export interface ImapResolverOptions {
   /** Bound on each step: connect and login, select, fetch. */
@@ -45,13 +45,12 @@ function step<T>(promise: Promise<T>, ms: number, what: string, signal: AbortSig
 const connectionKey = (providerId: string, c: ImapCredentials) =>
   `${providerId}:${createHash("sha256").update([c.host, c.port, c.secure, c.user, c.password ?? "", c.accessToken ?? ""].join("\u0000")).digest("base64url")}`;
 
-export function createImapResolver(options: ImapResolverOptions): Resolver {
+export function createImapResolver(options: ImapResolverOptions): Resolver<"imap"> {
   const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 5 * 60_000 });
 
   /** Connect (or reuse), select the folder read-only, check UIDVALIDITY, fetch the source. */
-  const fetchSource = async (connection: PooledConnection, context: ResolveContext): Promise<Buffer> => {
+  const fetchSource = async (connection: PooledConnection, context: ResolveContext<"imap">): Promise<Buffer> => {
     const { job, mailbox, directory, signal } = context;
-    if (job.provider !== "imap") throw permanent("malformed_pointer", "not an IMAP job");
     const { pointer } = job;
     try {
       await step(connection.ready, options.timeoutMs, "imap_connect", signal);
@@ -82,10 +81,8 @@ export function createImapResolver(options: ImapResolverOptions): Resolver {
 
   return {
     provider: "imap",
-    async handle(context: ResolveContext): Promise<JobOutcome> {
+    async handle(context: ResolveContext<"imap">): Promise<JobOutcome> {
       const { job, mailbox, processor, signal } = context;
-      if (job.provider !== "imap") throw permanent("malformed_pointer", `not an IMAP job (${job.provider})`);
-      if (mailbox.credentials.type !== "imap") throw permanent("provider_mismatch", "mailbox has no IMAP credentials");
       const { pointer } = job;
 
       let source: Buffer;

@@ -7,10 +7,10 @@
 // grace period, then releases the rest without losing an attempt.
 import type { Claim, Lease, PointerQueue } from "../../src/queue/queue.ts";
 import type { WakeListener } from "../redis/tcp-client.ts";
-import { InletError } from "./errors.ts";
+import { InletError } from "../domain/errors.ts";
 import { logEvent, type Logger } from "./log.ts";
 import { Batcher } from "./batcher.ts";
-import type { JobOutcome } from "./resolver.ts";
+import type { JobOutcome } from "../domain/job.ts";
 
 export type JobHandler = (claim: Claim, signal: AbortSignal) => Promise<JobOutcome>;
 

@@ -3,19 +3,13 @@
 // idempotent and cheap; running it from several places is harmless.
 import type { PointerQueue } from "../../src/queue/queue.ts";
 import { logEvent, type Logger } from "./log.ts";
+import { periodic, type PeriodicTask } from "./periodic.ts";
 
-export function startReclaimer(queue: PointerQueue, log: Logger, intervalMs: number): { stop(): void } {
-  const tick = async () => {
-    try {
-      const result = await queue.reclaim();
-      if (result.requeued + result.deadLettered + result.repaired + result.promoted > 0) {
-        logEvent(log, "inbound_email_queue_reclaim", { requeued: result.requeued, deadLettered: result.deadLettered, repaired: result.repaired, promoted: result.promoted, jobIds: result.jobIds });
-      }
-    } catch (error) {
-      log.warn({ event: "inbound_email_queue_reclaim_error", err: error }, "reclaim failed; will try again");
+export function startReclaimer(queue: PointerQueue, log: Logger, intervalMs: number): PeriodicTask {
+  return periodic("reclaim", intervalMs, log, async () => {
+    const result = await queue.reclaim();
+    if (result.requeued + result.deadLettered + result.repaired + result.promoted > 0) {
+      logEvent(log, "inbound_email_queue_reclaim", { requeued: result.requeued, deadLettered: result.deadLettered, repaired: result.repaired, promoted: result.promoted, jobIds: result.jobIds });
     }
-  };
-  const timer = setInterval(() => void tick(), intervalMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  });
 }

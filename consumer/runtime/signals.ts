@@ -1,16 +1,23 @@
 // Graceful shutdown on SIGTERM and SIGINT: stop claiming, let running jobs finish within the
 // grace period, release the rest, close connections, exit 0. A second signal exits at once
-// (the queue's leases make even that safe: reclaim returns the jobs).
+// (the queue's leases make even that safe: reclaim returns the jobs) — but not one that arrives
+// within a moment of the first: a signal sent to a process group reaches this process both
+// directly and forwarded by a parent (npm, the `inlet` shim), and that is one request to stop.
 import type { Logger } from "./log.ts";
 
+/** Repeats closer together than this are the same request. */
+export const SAME_SIGNAL_WITHIN_MS = 1000;
+
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
+  let firstAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < SAME_SIGNAL_WITHIN_MS) return;
       log.warn({ event: "inbound_email_consumer_forced_exit", signal }, "second signal: exiting now");
+      log.flush();
       process.exit(130);
     }
-    stopping = true;
+    firstAt = Date.now();
     log.info({ event: "inbound_email_consumer_stopping", signal }, "stopping: no new claims, finishing running jobs");
     stop().then(
       () => {

@@ -2,7 +2,7 @@
 // and what the admin CLI needs to add, list and remove them.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { MailboxCredentials, MailboxCursors, MailboxDirectory, MailboxRecord, ProviderKind } from "../runtime/handler.ts";
+import type { MailboxCredentials, MailboxCursors, MailboxDirectory, MailboxRecord, ProviderKind } from "../domain/mailbox.ts";
 import type { Db, Queryable } from "./db.ts";
 
 const credentialsSchema = z.discriminatedUnion("type", [
@@ -51,15 +51,17 @@ export function resolveSecrets(credentials: MailboxCredentials, env: Readonly<Re
 function toRecord(row: ProviderRow, env: Readonly<Record<string, string | undefined>>): MailboxRecord {
   const raw = typeof row.credentials === "string" ? (JSON.parse(row.credentials) as unknown) : row.credentials;
   const cursors = typeof row.cursors === "string" ? (JSON.parse(row.cursors) as unknown) : row.cursors;
+  const credentials = resolveSecrets(credentialsSchema.parse(raw), env);
+  if (credentials.type !== row.kind) throw new Error(`mailbox ${row.id} is a ${row.kind} mailbox with ${credentials.type} credentials`);
   return {
     providerId: row.id,
     tenantId: row.tenant_id,
     kind: row.kind,
     address: row.address,
-    credentials: resolveSecrets(credentialsSchema.parse(raw), env),
+    credentials,
     cursors: cursorsSchema.parse(cursors ?? {}) as MailboxCursors,
     bulkMailOpensTickets: row.bulk_mail_opens_tickets,
-  };
+  } as MailboxRecord;
 }
 
 const SELECT = "SELECT id, tenant_id, kind, address, credentials, cursors, bulk_mail_opens_tickets FROM mailbox_providers";

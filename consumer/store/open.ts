@@ -1,12 +1,13 @@
-// DATABASE_URL → PostgreSQL; unset → embedded PGlite under INLET_DATA_DIR (default ./.inlet).
+// DATABASE_URL → PostgreSQL; unset → embedded PGlite under the data directory (default ./.inlet).
 import { join } from "node:path";
+import type { ConsumerConfig } from "../config.ts";
 import type { Db } from "./db.ts";
 import { migrate } from "./migrations.ts";
 import { openPglite } from "./pglite.ts";
 import { openPostgres } from "./postgres.ts";
 
-export async function openDatabase(env: Readonly<Record<string, string | undefined>>): Promise<Db> {
-  const db = env.DATABASE_URL ? openPostgres(env.DATABASE_URL) : await openPglite(join(env.INLET_DATA_DIR ?? ".inlet", "pglite"));
+export async function openDatabase(config: Pick<ConsumerConfig, "databaseUrl" | "dataDir">): Promise<Db> {
+  const db = config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(join(config.dataDir, "pglite"));
   await migrate(db);
   return db;
 }

@@ -1,4 +1,4 @@
-// HMAC-SHA256 request signatures from Inlet's IMAP listener (design section 2):
+// HMAC-SHA256 request signatures from Inlet's IMAP listener (consumer/imap-listener/ingress-client.ts signs):
 //   X-Inlet-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256("<t>.<raw body>", IMAP_WEBHOOK_SECRET)>
 // accepted within a 5-minute window; replays are refused by the ingest script (request guard).
 

@@ -1,5 +1,6 @@
-// Key names and tuning, from the environment with the design's defaults (design section 3).
+// Key names and tuning, from the environment, with the defaults README's configuration lists.
 // Works on any record of strings: process.env in Node, the Worker's env bindings at the edge.
+import { positiveInteger, positiveNumber, text, type Env } from "./env.ts";
 
 export interface QueueKeys {
   ready: string;
@@ -35,7 +36,7 @@ export interface QueueSettings {
 
 export const DEFAULT_PREFIX = "email:inbound:unified:pointer:";
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env };
 
 export function queueKeys(prefix: string = DEFAULT_PREFIX, env: Env = {}): QueueKeys {
   return {
@@ -53,18 +54,10 @@ export function queueKeys(prefix: string = DEFAULT_PREFIX, env: Env = {}): Queue
   };
 }
 
-function positiveNumber(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
 export function queueSettings(env: Env = {}): QueueSettings {
   return {
-    keys: queueKeys(env.UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX ?? DEFAULT_PREFIX, env),
-    maxAttempts: Math.floor(positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS", 5)),
+    keys: queueKeys(text(env, "UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX", DEFAULT_PREFIX), env),
+    maxAttempts: positiveInteger(env, "UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS", 5),
     claimTtlMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_CLAIM_TTL_MS", 60_000),
     blockSeconds: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_BLOCK_SECONDS", 1),
     idleMaxSeconds: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_IDLE_MAX_SECONDS", 30),

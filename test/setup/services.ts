@@ -3,7 +3,7 @@
 // `inject("restUrl")`.
 import type { TestProject } from "vitest/node";
 import { Redis } from "ioredis";
-import { startRestBridge } from "../../consumer/dev/rest-bridge.ts";
+import { startRestBridge } from "../../dev/rest-bridge.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const REST_TOKEN = "test-rest-token";

@@ -1,12 +1,12 @@
-// Test helpers around the private Dovecot of consumer/dev/dovecot.ts (which the local stack uses
+// Test helpers around the private Dovecot of dev/dovecot.ts (which the local stack uses
 // too): APPEND over IMAP with the resulting UID, and freezing the server (SIGSTOP on its process
 // group) to make a request hang mid-job.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import type { Dovecot } from "../../consumer/dev/dovecot.ts";
+import type { Dovecot } from "../../dev/dovecot.ts";
 
-export { startDovecot, type Dovecot, type DovecotUser } from "../../consumer/dev/dovecot.ts";
+export { startDovecot, type Dovecot, type DovecotUser } from "../../dev/dovecot.ts";
 
 /** APPEND a message as the user would (UIDPLUS): its UID and the folder's UIDVALIDITY. */
 export async function append(dovecot: Dovecot, login: { user: string; password: string }, raw: Uint8Array | string, folder = "INBOX"): Promise<{ uid: number; uidValidity: string }> {

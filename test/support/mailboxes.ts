@@ -1,6 +1,6 @@
 // An in-memory MailboxDirectory, for tests of the parts that only read credentials and move
 // cursors (the store's own tests cover the PostgreSQL implementation).
-import type { MailboxCursors, MailboxDirectory, MailboxRecord } from "../../consumer/runtime/handler.ts";
+import type { MailboxCursors, MailboxDirectory, MailboxRecord } from "../../consumer/domain/mailbox.ts";
 
 export class MemoryDirectory implements MailboxDirectory {
   readonly records = new Map<string, MailboxRecord>();

@@ -1,4 +1,4 @@
-import { InletError } from "../../consumer/runtime/errors.ts";
+import { InletError } from "../../consumer/domain/errors.ts";
 
 /** `disposition:code[:retryAfterMs]` of the error a job ends with, or "no error". */
 export async function outcomeOf(promise: Promise<unknown>): Promise<string> {

@@ -1,4 +1,4 @@
-import type { MessageProcessor, ProcessOutcome, ResolvedMessage } from "../../consumer/runtime/handler.ts";
+import type { MessageProcessor, ProcessOutcome, ResolvedMessage } from "../../consumer/domain/message.ts";
 
 /** Stands in for processing (covered by its own tests): records exactly what it was handed. */
 export class RecordingProcessor implements MessageProcessor {

@@ -3,12 +3,12 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { TestProject } from "vitest/node";
-import { startJwksServer } from "../../consumer/dev/fakes/jwks.ts";
+import { startJwksServer } from "../../dev/fakes/jwks.ts";
 
 /** The bridge runs as its own Node process: this file is loaded with the Worker project's
  * resolve conditions, under which Node-only clients such as ioredis do not resolve. */
 async function startBridgeProcess(token: string): Promise<{ url: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, ["consumer/dev/rest-bridge-main.ts"], {
+  const child = spawn(process.execPath, ["dev/rest-bridge-main.ts"], {
     env: { ...process.env, INLET_REST_TOKEN: token, INLET_REST_PORT: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { startConsumerApp } from "../../app.ts";
+import { consumerConfig } from "../../config.ts";
 import { createLogger } from "../../runtime/log.ts";
 import { stopOnSignals } from "../../runtime/signals.ts";
 
@@ -10,7 +11,7 @@ export function registerConsumer(program: Command): void {
     .action(async () => {
       const log = createLogger();
       try {
-        const app = await startConsumerApp(process.env, log);
+        const app = await startConsumerApp(consumerConfig(process.env), log);
         stopOnSignals(log, () => app.stop());
       } catch (error) {
         log.error({ event: "inbound_email_consumer_start_failed", err: error }, "consumer could not start");

@@ -1,14 +1,22 @@
-import { readFileSync } from "node:fs";
+// `inlet dev` and `inlet demo`: the local stack. Its code lives in dev/ at the repository root,
+// outside the production image and outside what `inlet consumer` loads: it is imported only when
+// one of these commands runs.
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { devStackOptions, startDevStack } from "../../dev/stack.ts";
-import type { DemoReport } from "../../dev/demo.ts";
-import { loadDevSecrets } from "../../dev/secrets.ts";
+import type { DemoReport } from "../../../dev/demo.ts";
 import { createLogger } from "../../runtime/log.ts";
 import { CliError, printTable, run } from "../output.ts";
 
 const root = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..", "..");
+
+/** The development tools, when this is a full checkout (the container image has none). */
+async function devTools(): Promise<{ stack: typeof import("../../../dev/stack.ts"); secrets: typeof import("../../../dev/secrets.ts") }> {
+  if (!existsSync(join(root, "dev", "stack.ts"))) throw new CliError("the local stack is not part of this installation (dev/ is missing): run it from a checkout of the repository");
+  const [stack, secrets] = await Promise.all([import("../../../dev/stack.ts"), import("../../../dev/secrets.ts")]);
+  return { stack, secrets };
+}
 
 export function registerDev(program: Command): void {
   program
@@ -19,7 +27,8 @@ export function registerDev(program: Command): void {
       const consumerLog = createLogger({ destination: process.stdout });
       let stack;
       try {
-        stack = await startDevStack(devStackOptions(process.env, root, tag, consumerLog));
+        const { stack: dev } = await devTools();
+        stack = await dev.startDevStack(dev.devStackOptions(process.env, root, tag, consumerLog));
       } catch (error) {
         process.stderr.write(`inlet dev: ${error instanceof Error ? error.message : String(error)}\n`);
         process.exit(1);
@@ -57,10 +66,11 @@ export function registerDev(program: Command): void {
     .action((o: { json?: boolean }) =>
       run(async () => {
         const dataDir = process.env.INLET_DATA_DIR ?? join(root, ".inlet");
+        const { secrets } = await devTools();
         let adminToken: string;
         try {
           readFileSync(join(dataDir, "dev-secrets.json"));
-          adminToken = loadDevSecrets(dataDir).adminToken;
+          adminToken = secrets.loadDevSecrets(dataDir).adminToken;
         } catch {
           throw new CliError("no local stack found: start it with `npm start` (or `npx inlet dev`) in another terminal");
         }

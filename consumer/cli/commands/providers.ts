@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { registryField, registryValue } from "../../../src/queue/registry.ts";
-import type { MailboxCredentials, ProviderKind } from "../../runtime/handler.ts";
+import type { MailboxCredentials, ProviderKind } from "../../domain/mailbox.ts";
+import { consumerConfig } from "../../config.ts";
 import { connectQueue } from "../../runtime/queue-connection.ts";
-import { providerEndpoints } from "../../resolvers/index.ts";
-import { TokenCache } from "../../resolvers/token-cache.ts";
+import { createProviderApis } from "../../provider-api/apis.ts";
 import { Mailboxes } from "../../store/mailboxes.ts";
 import { openDatabase } from "../../store/open.ts";
 import type { ProviderContext } from "../../providers/context.ts";
@@ -13,11 +13,11 @@ import { renewDue } from "../../providers/upkeep.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
 
 async function withProviders<T>(body: (ctx: ProviderContext) => Promise<T>): Promise<T> {
-  const env = process.env;
-  const connection = connectQueue(env, { failFast: true });
-  const db = await openDatabase(env);
+  const config = consumerConfig(process.env);
+  const connection = connectQueue(config, { failFast: true });
+  const db = await openDatabase(config);
   try {
-    return await body({ mailboxes: new Mailboxes(db, env), queue: connection.queue, endpoints: providerEndpoints(env), tokens: new TokenCache(), ingressUrl: env.INGRESS_URL });
+    return await body({ mailboxes: new Mailboxes(db, config.secretsEnv), queue: connection.queue, apis: createProviderApis(config.providers), ingressUrl: config.ingressUrl });
   } finally {
     await db.close();
     connection.close();
@@ -154,7 +154,7 @@ export function registerProviders(program: Command): void {
         const reports = await withProviders((ctx) => renewDue(ctx));
         if (o.json) printJson(reports);
         else if (reports.length === 0) process.stdout.write("no mailboxes connected\n");
-        else printTable(reports.map((r) => ({ id: r.providerId, kind: r.kind, action: r.action, expires: r.expiresAt ?? "-", error: r.error ?? "" })));
+        else printTable(reports.map((r) => ({ id: r.providerId, kind: r.kind, action: r.action, expires: r.expiresAt ?? "-", error: r.code ? `${r.code}: ${r.error ?? ""}` : "" })));
         if (reports.some((r) => r.action === "failed")) process.exitCode = 1;
       }),
     );

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import type { Claim, PointerQueue } from "../../../src/queue/queue.ts";
 import { Consumer, type JobHandler } from "../../../consumer/runtime/consumer.ts";
-import { permanent, retryable, sourceUnavailable } from "../../../consumer/runtime/errors.ts";
+import { permanent, retryable, sourceUnavailable } from "../../../consumer/domain/errors.ts";
 import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { imapJob, locate, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";

@@ -1,7 +1,9 @@
 // Graceful shutdown: SIGTERM during 20 running jobs loses none, processes none twice, and the
 // process exits 0 within the grace period.
 import { spawn } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { createPostgresDatabase } from "../../support/database.ts";
 import { imapJob, locate, testQueue, type TestQueue } from "../../support/queues.ts";
 
 const GRACE_MS = 1500;
@@ -61,5 +63,32 @@ describe("graceful shutdown", () => {
     const all = await q.redis.hgetall(`${prefix}completions`);
     expect(Object.keys(all).sort()).toEqual(jobs.map((j) => j.jobId).sort());
     expect(Object.values(all).every((n) => n === "1")).toBe(true);
+  });
+
+  it("one SIGTERM to the process group of `inlet consumer` behind the shim is one stop request: a graceful shutdown, not a forced exit", async () => {
+    q = testQueue("tcp");
+    const database = await createPostgresDatabase();
+    const systemNode = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p)) ?? process.execPath;
+    const child = spawn(systemNode, ["bin/inlet.js", "consumer"], {
+      env: { ...process.env, REDIS_URL: inject("redisUrl"), UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: q.settings.keys.ready.replace(/ready$/, ""), DATABASE_URL: database.url, INLET_IMAP_LISTENER: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true, // its own process group, as a container's or a terminal's
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!output.includes("inbound_email_consumer_started") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain("inbound_email_consumer_started");
+      process.kill(-child.pid!, "SIGTERM");
+      expect(await exited).toBe(0);
+      expect(output).toContain('"inbound_email_consumer_stopped"');
+      expect(output).not.toContain("second signal");
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, "SIGKILL");
+      await database.drop();
+    }
   });
 });

@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { ImapFlow } from "imapflow";
 import { startConsumerApp, type ConsumerApp } from "../../../consumer/app.ts";
-import { startFakeGraph, type FakeGraph } from "../../../consumer/dev/fakes/graph.ts";
-import { startFakeGmail, type FakeGmail } from "../../../consumer/dev/fakes/gmail.ts";
-import { startDovecot, type Dovecot } from "../../../consumer/dev/dovecot.ts";
+import { consumerConfig } from "../../../consumer/config.ts";
+import { startFakeGraph, type FakeGraph } from "../../../dev/fakes/graph.ts";
+import { startFakeGmail, type FakeGmail } from "../../../dev/fakes/gmail.ts";
+import { startDovecot, type Dovecot } from "../../../dev/dovecot.ts";
 import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { createPostgresDatabase } from "../../support/database.ts";
@@ -30,7 +31,7 @@ beforeAll(async () => {
   gmail.addClient({ clientId: "gc", clientSecret: "gs", refreshToken: "rt" });
   q = testQueue("tcp");
   app = await startConsumerApp(
-    {
+    consumerConfig({
       REDIS_URL: inject("redisUrl"),
       UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: q.settings.keys.ready.replace(/ready$/, ""),
       DATABASE_URL: database.url,
@@ -40,7 +41,7 @@ beforeAll(async () => {
       GOOGLE_OAUTH_TOKEN_URL: gmail.tokenUrl,
       INLET_IMAP_LISTENER: "0",
       INLET_CONCURRENCY: "4",
-    },
+    }),
     logs.log,
   );
 });

@@ -2,9 +2,9 @@
 // `inlet demo` sends one notification of each kind end to end and reports the tickets, and
 // Ctrl-C (SIGINT) stops everything with no process left behind.
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inlet } from "../../support/cli.ts";
 import { uniquePrefix } from "../../support/queues.ts";
@@ -26,26 +26,59 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-describe("local stack", () => {
-  it("npm start, inlet demo, Ctrl-C: tickets from every provider, then nothing left running", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "inlet-stack-"));
-    // Ports and temporary files of its own (INLET_TEST_PORT_BASE moves the ports), so that two
-    // checkouts can run this test at once and each finds only its own processes afterwards.
-    const base = Number(process.env.INLET_TEST_PORT_BASE ?? 18000);
-    const workerPort = String(base + 787);
-    const privateTmp = mkdtempSync(join(tmpdir(), "inlet-stack-tmp-"));
-    chmodSync(privateTmp, 0o755); // Dovecot's unprivileged processes reach their files through it
-    const env = { ...process.env, TMPDIR: privateTmp, INLET_DATA_DIR: dataDir, INLET_REST_PORT: String(base + 79), INLET_WORKER_PORT: workerPort, INLET_CONTROL_PORT: String(base + 794), UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: uniquePrefix("stack") };
-    // Its own process group, which Ctrl-C signals as a terminal would.
-    const stack = spawn("npm", ["start"], { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let output = "";
-    stack.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    stack.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    try {
+/** The machine's own Node (older than 22.18 here), to run the `inlet` shim as a user would. */
+const systemNode = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p)) ?? process.execPath;
+
+/** PATH as a user's shell has it: without the node_modules/.bin folders npm puts first. */
+const userPath = (process.env.PATH ?? "").split(delimiter).filter((dir) => !dir.includes("node_modules")).join(delimiter);
+
+function startStack(command: string, args: string[], extraEnv: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), "inlet-stack-"));
+  // Ports and temporary files of its own (INLET_TEST_PORT_BASE moves the ports), so that two
+  // checkouts can run this test at once and each finds only its own processes afterwards.
+  const base = Number(process.env.INLET_TEST_PORT_BASE ?? 18000);
+  const workerPort = String(base + 787);
+  const privateTmp = mkdtempSync(join(tmpdir(), "inlet-stack-tmp-"));
+  chmodSync(privateTmp, 0o755); // Dovecot's unprivileged processes reach their files through it
+  const env = { ...process.env, TMPDIR: privateTmp, INLET_DATA_DIR: dataDir, INLET_REST_PORT: String(base + 79), INLET_WORKER_PORT: workerPort, INLET_CONTROL_PORT: String(base + 794), UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: uniquePrefix("stack"), ...extraEnv };
+  // Its own process group, which Ctrl-C signals as a terminal would.
+  const stack = spawn(command, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  stack.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  stack.stderr.on("data", (d: Buffer) => (output += d.toString()));
+  return {
+    env,
+    output: () => output,
+    async running() {
       const deadline = Date.now() + 120_000;
       while (!output.includes("Inlet is running locally") && Date.now() < deadline && stack.exitCode === null) await new Promise((r) => setTimeout(r, 250));
       expect(output).toContain("Inlet is running locally");
-      expect(output).toContain("INLET_ADMIN_TOKEN=dev-");
+    },
+    /** Ctrl-C, then what is left running of it (nothing, when all went well). */
+    async interrupt(): Promise<string[]> {
+      if (stack.exitCode === null) process.kill(-stack.pid!, "SIGINT");
+      await new Promise<void>((resolve) => (stack.exitCode !== null ? resolve() : stack.once("exit", () => resolve())));
+      await new Promise((r) => setTimeout(r, 500));
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(privateTmp, { recursive: true, force: true });
+      return [
+        ...processesMatching(`--port ${workerPort}`), // wrangler / workerd
+        ...processesMatching(dataDir), // the consumer's data
+        ...processesMatching(privateTmp), // Dovecot
+        ...(groupAlive(stack.pid!) ? [`process group ${stack.pid}`] : []),
+      ];
+    },
+  };
+}
+
+describe("local stack", () => {
+  it("npm start, inlet demo, Ctrl-C: tickets from every provider, then nothing left running", async () => {
+    const stack = startStack("npm", ["start"]);
+    let left: string[] = [];
+    try {
+      await stack.running();
+      expect(stack.output()).toContain("INLET_ADMIN_TOKEN=dev-");
+      const { env } = stack;
 
       const demo = await inlet(["demo", "--json"], env, 120_000);
       expect(demo.stderr).toBe("");
@@ -61,16 +94,22 @@ describe("local stack", () => {
       const table = await inlet(["demo"], env, 120_000);
       expect(table.stdout).toContain("Tickets created:");
     } finally {
-      if (stack.exitCode === null) process.kill(-stack.pid!, "SIGINT");
-      await new Promise<void>((resolve) => (stack.exitCode !== null ? resolve() : stack.once("exit", () => resolve())));
-      await new Promise((r) => setTimeout(r, 500));
-      rmSync(dataDir, { recursive: true, force: true });
-      rmSync(privateTmp, { recursive: true, force: true });
+      left = await stack.interrupt();
     }
-    expect(output).toContain("stopping (SIGINT)");
-    expect(processesMatching(`--port ${workerPort}`)).toEqual([]); // wrangler / workerd
-    expect(processesMatching(dataDir)).toEqual([]); // the consumer's data
-    expect(processesMatching(privateTmp)).toEqual([]); // Dovecot
-    expect(groupAlive(stack.pid!)).toBe(false);
+    expect(stack.output()).toContain("stopping (SIGINT)");
+    expect(left).toEqual([]);
+  }, 300_000);
+
+  it("`node bin/inlet.js dev` on the machine's own Node starts the whole stack (wrangler included) and Ctrl-C stops all of it", async () => {
+    const stack = startStack(systemNode, ["bin/inlet.js", "dev"], { PATH: userPath });
+    let left: string[] = [];
+    try {
+      await stack.running();
+    } finally {
+      left = await stack.interrupt();
+    }
+    expect(stack.output()).not.toMatch(/requires at least Node|Wrangler requires/i);
+    expect(stack.output()).toContain("stopping (SIGINT)");
+    expect(left).toEqual([]);
   }, 300_000);
 });

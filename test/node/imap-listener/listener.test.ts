@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImapFlow } from "imapflow";
 import { ImapListener } from "../../../consumer/imap-listener/listener.ts";
-import type { MailboxRecord } from "../../../consumer/runtime/handler.ts";
+import type { MailboxRecord } from "../../../consumer/domain/mailbox.ts";
 import { captureLogs } from "../../support/log-capture.ts";
-import { startDovecot, type Dovecot } from "../../../consumer/dev/dovecot.ts";
+import { startDovecot, type Dovecot } from "../../../dev/dovecot.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { sleep, testQueue, type TestQueue } from "../../support/queues.ts";
 import { TcpScriptClient, createTcpRedis } from "../../../consumer/redis/tcp-client.ts";

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { createProcessor } from "../../../consumer/processing/processor.ts";
 import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
-import type { ResolvedMessage } from "../../../consumer/runtime/handler.ts";
+import type { ResolvedMessage } from "../../../consumer/domain/message.ts";
 import { backends, testDatabase, type TestDatabase } from "../../support/database.ts";
 import { buildMail } from "../../support/mail.ts";
 

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProcessor } from "../../../consumer/processing/processor.ts";
-import type { ResolvedMessage } from "../../../consumer/runtime/handler.ts";
+import type { ResolvedMessage } from "../../../consumer/domain/message.ts";
 import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
 import { backends, testDatabase, type TestDatabase } from "../../support/database.ts";
 import { buildMail } from "../../support/mail.ts";

@@ -4,15 +4,16 @@
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import { startFakeGraph, type FakeGraph } from "../../../consumer/dev/fakes/graph.ts";
-import { startFakeGmail, type FakeGmail } from "../../../consumer/dev/fakes/gmail.ts";
+import { startFakeGraph, type FakeGraph } from "../../../dev/fakes/graph.ts";
+import { startFakeGmail, type FakeGmail } from "../../../dev/fakes/gmail.ts";
 import { createLifecycleHandler } from "../../../consumer/providers/upkeep.ts";
-import { providerEndpoints } from "../../../consumer/resolvers/index.ts";
-import { TokenCache } from "../../../consumer/resolvers/token-cache.ts";
+import { providerEndpoints } from "../../../consumer/config.ts";
+import { createProviderApis } from "../../../consumer/provider-api/apis.ts";
 import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
 import { openPostgres } from "../../../consumer/store/postgres.ts";
 import { sha256Hex, registryField } from "../../../src/queue/registry.ts";
 import { inlet } from "../../support/cli.ts";
+import { outcomeOf } from "../../support/outcome.ts";
 import { createPostgresDatabase } from "../../support/database.ts";
 import { buildMail } from "../../support/mail.ts";
 import { testQueue, type TestQueue } from "../../support/queues.ts";
@@ -116,13 +117,34 @@ describe("inlet providers", () => {
     await db.close();
   });
 
+  it("a Graph 403 on renewal is permanent with its code: reported as microsoft_access_denied by renew, and a lifecycle job dead-letters at once instead of retrying", async () => {
+    const db = openPostgres(database.url);
+    const mailboxes = new Mailboxes(db, env);
+    const soon = new Date(Date.now() + 3600_000).toISOString();
+    await db.query("UPDATE mailbox_providers SET cursors = cursors || $1::jsonb WHERE kind = 'microsoft'", [JSON.stringify({ graphSubscriptionExpiresAt: soon })]);
+    const denied = { status: 403, body: { error: { code: "ExtensionError", message: "Operation: Update; Exception: [Status Code: Forbidden; Reason: Access is denied.]" } } };
+    graph.faults.set("subscription", { ...denied, times: 2 }); // the stale token, then a fresh one
+    const result = await inlet(["providers", "renew", "--json"], env);
+    expect(result.code).toBe(1);
+    const reports = JSON.parse(result.stdout) as { kind: string; action: string; code?: string }[];
+    expect(reports.find((r) => r.kind === "microsoft")).toMatchObject({ action: "failed", code: "microsoft_access_denied" });
+
+    graph.faults.set("subscription", { ...denied, times: 2 });
+    const handler = createLifecycleHandler({ mailboxes, queue: q.queue, apis: createProviderApis(providerEndpoints(env)), ingressUrl: env.INGRESS_URL });
+    const subscriptionId = graph.subscriptions()[0]!.id;
+    const job = { jobId: "lc-403", schemaVersion: 1 as const, provider: "microsoft" as const, kind: "lifecycle" as const, tenantId: "acme", providerId: microsoftId, enqueuedAt: 0, attempt: 0, pointer: { subscriptionId, lifecycleEvent: "reauthorizationRequired" as const } };
+    expect(await outcomeOf(handler.handle(job, new AbortController().signal))).toBe("dead_letter:microsoft_access_denied");
+    graph.faults.clear();
+    await db.close();
+  });
+
   it("a subscriptionRemoved lifecycle event recreates the subscription, swaps the registry entry and resyncs", async () => {
     const db = openPostgres(database.url);
     const mailboxes = new Mailboxes(db, env);
     const old = graph.subscriptions()[0]!;
     for (let i = 0; i < 3; i++) graph.addMessage("helpdesk@acme.example", buildMail({ id: `missed-${i}@example.org` }));
     graph.dropSubscription(old.id);
-    const handler = createLifecycleHandler({ mailboxes, queue: q.queue, endpoints: providerEndpoints(env), tokens: new TokenCache(), ingressUrl: env.INGRESS_URL });
+    const handler = createLifecycleHandler({ mailboxes, queue: q.queue, apis: createProviderApis(providerEndpoints(env)), ingressUrl: env.INGRESS_URL });
     const outcome = await handler.handle({ jobId: "lc", schemaVersion: 1, provider: "microsoft", kind: "lifecycle", tenantId: "acme", providerId: microsoftId, enqueuedAt: 0, attempt: 0, pointer: { subscriptionId: old.id, lifecycleEvent: "subscriptionRemoved" } }, new AbortController().signal);
     expect(outcome).toEqual({ outcome: "processed", messages: [] });
     const [fresh] = graph.subscriptions();

@@ -2,12 +2,13 @@
 // history over pages, SENT/DRAFT filtered, a 404'd message skipped, the cursor only past what is
 // done, resync when history has expired, throttling, timeouts and tokens.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { gmailRateLimitBody, startFakeGmail, type FakeGmail } from "../../../consumer/dev/fakes/gmail.ts";
+import { gmailRateLimitBody, startFakeGmail, type FakeGmail } from "../../../dev/fakes/gmail.ts";
 import { createGoogleResolver } from "../../../consumer/resolvers/google.ts";
-import { TokenCache } from "../../../consumer/resolvers/token-cache.ts";
-import { InletError, permanent } from "../../../consumer/runtime/errors.ts";
-import type { MailboxCursors, MailboxRecord } from "../../../consumer/runtime/handler.ts";
-import type { Job } from "../../../src/queue/job.ts";
+import { TokenCache } from "../../../consumer/auth/token-cache.ts";
+import { GmailClient } from "../../../consumer/provider-api/gmail-client.ts";
+import { InletError, permanent } from "../../../consumer/domain/errors.ts";
+import type { MailboxCursors, MailboxOf } from "../../../consumer/domain/mailbox.ts";
+import type { MessageJob } from "../../../consumer/domain/job.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
@@ -24,15 +25,15 @@ beforeEach(async () => {
 afterEach(async () => gmail.close());
 
 function setup(options: { cursors?: MailboxCursors; timeoutMs?: number; credentials?: typeof CLIENT } = {}) {
-  const record: MailboxRecord = { providerId: "g-1", tenantId: "t1", kind: "google", address: USER, credentials: { type: "google", ...(options.credentials ?? CLIENT) }, cursors: options.cursors ?? { gmailHistoryId: gmail.historyId(USER) }, bulkMailOpensTickets: false };
+  const record: MailboxOf<"google"> = { providerId: "g-1", tenantId: "t1", kind: "google", address: USER, credentials: { type: "google", ...(options.credentials ?? CLIENT) }, cursors: options.cursors ?? { gmailHistoryId: gmail.historyId(USER) }, bulkMailOpensTickets: false };
   const directory = new MemoryDirectory([record]);
   const processor = new RecordingProcessor();
   const tokens = new TokenCache();
   const logs = captureLogs();
-  const resolver = createGoogleResolver({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens, timeoutMs: options.timeoutMs ?? 2000, log: logs.log });
+  const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens, timeoutMs: options.timeoutMs ?? 2000 }), log: logs.log });
   const run = async (historyId: string) => {
-    const job: Job = { jobId: "j", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-1", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId, pubsubMessageId: "p" } };
-    const mailbox = (await directory.get("g-1"))!;
+    const job: MessageJob<"google"> = { jobId: "j", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-1", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId, pubsubMessageId: "p" } };
+    const mailbox = (await directory.get("g-1")) as MailboxOf<"google">;
     return resolver.handle({ job, mailbox, directory, processor, signal: new AbortController().signal });
   };
   const cursor = async () => (await directory.get("g-1"))?.cursors.gmailHistoryId;
@@ -131,11 +132,11 @@ describe("Gmail resolver", () => {
   it("a resync cut short by its bound says so in the log", async () => {
     const { logs } = setup({ cursors: {} });
     for (let i = 0; i < 4; i++) gmail.addMessage(USER, buildMail({ id: `many-${i}@example.org` }));
-    const resolver = createGoogleResolver({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens: new TokenCache(), timeoutMs: 2000, resyncLimit: 2, log: logs.log });
+    const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens: new TokenCache(), timeoutMs: 2000 }), resyncLimit: 2, log: logs.log });
     const directory = new MemoryDirectory([{ providerId: "g-2", tenantId: "t1", kind: "google", address: USER, credentials: { type: "google", ...CLIENT }, cursors: {}, bulkMailOpensTickets: false }]);
     const processor = new RecordingProcessor();
-    const job: Job = { jobId: "j2", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-2", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId: gmail.historyId(USER), pubsubMessageId: "p" } };
-    await resolver.handle({ job, mailbox: (await directory.get("g-2"))!, directory, processor, signal: new AbortController().signal });
+    const job: MessageJob<"google"> = { jobId: "j2", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-2", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId: gmail.historyId(USER), pubsubMessageId: "p" } };
+    await resolver.handle({ job, mailbox: (await directory.get("g-2")) as MailboxOf<"google">, directory, processor, signal: new AbortController().signal });
     expect(processor.received).toHaveLength(2);
     expect(logs.events("gmail_resync_truncated")).toMatchObject([{ providerId: "g-2", limit: 2 }]);
   });

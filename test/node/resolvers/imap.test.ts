@@ -3,9 +3,9 @@
 // hangs (timeout) and a server killed in the middle of a job.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createImapResolver } from "../../../consumer/resolvers/imap.ts";
-import type { MailboxRecord } from "../../../consumer/runtime/handler.ts";
-import type { Resolver } from "../../../consumer/runtime/resolver.ts";
-import type { Job } from "../../../src/queue/job.ts";
+import type { MailboxOf } from "../../../consumer/domain/mailbox.ts";
+import type { Resolver } from "../../../consumer/resolvers/resolver.ts";
+import type { MessageJob } from "../../../consumer/domain/job.ts";
 import { append, freeze, startDovecot, thaw, type Dovecot } from "../../support/dovecot.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => dovecot?.stop());
 
-const mailboxFor = (login: { user: string; password: string }, password = login.password): MailboxRecord => ({
+const mailboxFor = (login: { user: string; password: string }, password = login.password): MailboxOf<"imap"> => ({
   providerId: `imap-${login.user}`,
   tenantId: "t1",
   kind: "imap",
@@ -29,9 +29,9 @@ const mailboxFor = (login: { user: string; password: string }, password = login.
   cursors: {},
   bulkMailOpensTickets: false,
 });
-const jobFor = (mailbox: MailboxRecord, uidValidity: string, uid: number, folder = "INBOX"): Job => ({ jobId: "j", schemaVersion: 1, provider: "imap", tenantId: "t1", providerId: mailbox.providerId, enqueuedAt: 0, attempt: 0, pointer: { mailbox: folder, uidValidity, uid } });
+const jobFor = (mailbox: MailboxOf<"imap">, uidValidity: string, uid: number, folder = "INBOX"): MessageJob<"imap"> => ({ jobId: "j", schemaVersion: 1, provider: "imap", tenantId: "t1", providerId: mailbox.providerId, enqueuedAt: 0, attempt: 0, pointer: { mailbox: folder, uidValidity, uid } });
 
-function setup(mailbox: MailboxRecord, timeoutMs = 5000): { resolver: Resolver; directory: MemoryDirectory; processor: RecordingProcessor; run: (j: Job) => ReturnType<Resolver["handle"]> } {
+function setup(mailbox: MailboxOf<"imap">, timeoutMs = 5000): { resolver: Resolver<"imap">; directory: MemoryDirectory; processor: RecordingProcessor; run: (j: MessageJob<"imap">) => ReturnType<Resolver<"imap">["handle"]> } {
   const resolver = createImapResolver({ timeoutMs });
   const directory = new MemoryDirectory([mailbox]);
   const processor = new RecordingProcessor();

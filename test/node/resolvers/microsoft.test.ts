@@ -1,12 +1,13 @@
 // Microsoft Graph resolver against the local Graph fake (real wire format over real HTTP): token
 // endpoint, $value with Prefer: IdType="ImmutableId", Graph error bodies, injected faults.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeGraph, type FakeGraph } from "../../../consumer/dev/fakes/graph.ts";
+import { startFakeGraph, type FakeGraph } from "../../../dev/fakes/graph.ts";
 import { createMicrosoftResolver } from "../../../consumer/resolvers/microsoft.ts";
-import { TokenCache } from "../../../consumer/resolvers/token-cache.ts";
-import { InletError } from "../../../consumer/runtime/errors.ts";
-import type { MailboxRecord } from "../../../consumer/runtime/handler.ts";
-import type { Job } from "../../../src/queue/job.ts";
+import { TokenCache } from "../../../consumer/auth/token-cache.ts";
+import { GraphClient } from "../../../consumer/provider-api/graph-client.ts";
+import { InletError } from "../../../consumer/domain/errors.ts";
+import type { MailboxOf } from "../../../consumer/domain/mailbox.ts";
+import type { MessageJob } from "../../../consumer/domain/job.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { buildMail } from "../../support/mail.ts";
@@ -21,14 +22,14 @@ beforeAll(async () => {
 });
 afterAll(async () => graph.close());
 
-const mailbox = (credentials = APP): MailboxRecord => ({ providerId: "ms-1", tenantId: "t1", kind: "microsoft", address: MAILBOX, credentials: { type: "microsoft", ...credentials }, cursors: {}, bulkMailOpensTickets: false });
-const job = (messageId: string): Job => ({ jobId: "j", schemaVersion: 1, provider: "microsoft", tenantId: "t1", providerId: "ms-1", enqueuedAt: 0, attempt: 0, pointer: { subscriptionId: "s", messageId, resource: `Users/${MAILBOX}/Messages/${messageId}`, changeType: "created" } });
+const mailbox = (credentials = APP): MailboxOf<"microsoft"> => ({ providerId: "ms-1", tenantId: "t1", kind: "microsoft", address: MAILBOX, credentials: { type: "microsoft", ...credentials }, cursors: {}, bulkMailOpensTickets: false });
+const job = (messageId: string): MessageJob<"microsoft"> => ({ jobId: "j", schemaVersion: 1, provider: "microsoft", tenantId: "t1", providerId: "ms-1", enqueuedAt: 0, attempt: 0, pointer: { subscriptionId: "s", messageId, resource: `Users/${MAILBOX}/Messages/${messageId}`, changeType: "created" } });
 
 function setup(timeoutMs = 2000) {
   const tokens = new TokenCache();
-  const resolver = createMicrosoftResolver({ graphBaseUrl: graph.graphBaseUrl, loginBaseUrl: graph.loginBaseUrl, tokens, timeoutMs });
+  const resolver = createMicrosoftResolver({ graph: new GraphClient({ graphBaseUrl: graph.graphBaseUrl, loginBaseUrl: graph.loginBaseUrl, tokens, timeoutMs }) });
   const processor = new RecordingProcessor();
-  const run = (j: Job, m = mailbox(), signal = new AbortController().signal) => resolver.handle({ job: j, mailbox: m, directory: new MemoryDirectory([m]), processor, signal });
+  const run = (j: MessageJob<"microsoft">, m = mailbox(), signal = new AbortController().signal) => resolver.handle({ job: j, mailbox: m, directory: new MemoryDirectory([m]), processor, signal });
   return { run, processor, tokens };
 }
 
@@ -97,12 +98,6 @@ describe("Microsoft Graph resolver", () => {
     graph.faults.set(`message:${id}`, { status: 403, body: { error: { code: "ErrorAccessDenied", message: "Access is denied." } }, times: 2 });
     expect(await outcomeOf(run(job(id)))).toBe("dead_letter:microsoft_access_denied");
     expect(await outcomeOf(run(job(id), mailbox({ ...APP, clientSecret: "rotated" })))).toBe("dead_letter:microsoft_auth_revoked");
-  });
-
-  it("a lifecycle job is refused with a clear permanent error (subscription upkeep handles those)", async () => {
-    const { run } = setup();
-    const lifecycle: Job = { jobId: "l", schemaVersion: 1, provider: "microsoft", kind: "lifecycle", tenantId: "t1", providerId: "ms-1", enqueuedAt: 0, attempt: 0, pointer: { subscriptionId: "s", lifecycleEvent: "missed" } };
-    expect(await outcomeOf(run(lifecycle))).toBe("dead_letter:unsupported_job_kind");
   });
 
   it("the job's abort (shutdown, lease lost) ends the fetch with the job's own reason", async () => {

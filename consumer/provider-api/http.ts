@@ -1,9 +1,9 @@
-// HTTP for resolvers: every call has a timeout that covers the whole exchange (headers and body)
-// and follows the job's abort signal, and every failure becomes an InletError that says whether
-// retrying can help. Reading the body goes through readBytes/readJson so that a stalled or reset
+// HTTP for every provider call (resolvers, onboarding, upkeep, sweeps): every call has a timeout
+// that covers the whole exchange (headers and body) and follows the caller's abort signal, and
+// every failure becomes an InletError that says whether retrying can help. Reading the body goes through readBytes/readJson so that a stalled or reset
 // body is classified like a stalled request.
 import type { z } from "zod";
-import { InletError, retryable } from "../runtime/errors.ts";
+import { InletError, retryable } from "../domain/errors.ts";
 
 export interface HttpOptions {
   timeoutMs: number;

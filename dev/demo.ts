@@ -3,11 +3,11 @@
 // Gmail watch, IMAP listener), sends real-format notifications (clientState, signed OIDC JWT,
 // HMAC), waits for the consumer, and reports the tickets, replies, attachments and queue stats.
 import { randomUUID } from "node:crypto";
-import { registryField, registryValue } from "../../src/queue/registry.ts";
-import type { QueueStats } from "../../src/queue/queue.ts";
-import type { ConsumerApp } from "../app.ts";
-import { subscribeMicrosoft } from "../providers/microsoft.ts";
-import { watchGmail } from "../providers/google.ts";
+import { registryField, registryValue } from "../src/queue/registry.ts";
+import type { QueueStats } from "../src/queue/queue.ts";
+import type { ConsumerApp } from "../consumer/app.ts";
+import { subscribeMicrosoft } from "../consumer/providers/microsoft.ts";
+import { watchGmail } from "../consumer/providers/google.ts";
 import { pushGmailNotification } from "./fakes/pubsub.ts";
 import { SANDBOX, type Sandbox } from "./sandbox.ts";
 

@@ -28,7 +28,7 @@ export interface FakeGraph {
   url: string;
   graphBaseUrl: string;
   loginBaseUrl: string;
-  /** Keys: "token", `message:${id}`. */
+  /** Keys: "token", `message:${id}`, "subscription" (renewals). */
   faults: Faults;
   tokenRequests(): number;
   /** Refuse every access token issued so far (as when an admin revokes the app's sessions). */
@@ -142,8 +142,10 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
     [
       "PATCH",
       /^\/v1\.0\/subscriptions\/([^/]+)$/,
-      (req, m) => {
+      async (req, m) => {
         if (!authorised(req)) return error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+        const fault = await faults.apply("subscription");
+        if (fault) return fault;
         const subscription = subscriptions.get(decodeURIComponent(m[1]!));
         if (!subscription) return error(404, "ResourceNotFound", "The object was not found.");
         const body = JSON.parse(req.body.toString()) as { expirationDateTime?: string };

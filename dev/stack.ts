@@ -14,9 +14,9 @@ import { answers, startChild, waitUntil, type Child, type LogLine } from "./proc
 import { loadDevSecrets, type DevSecrets } from "./secrets.ts";
 import { startSandbox, type Sandbox } from "./sandbox.ts";
 import { runDemo } from "./demo.ts";
-import { DEFAULT_REDIS_URL } from "../runtime/queue-connection.ts";
-import { startConsumerApp } from "../app.ts";
-import type { Logger } from "../runtime/log.ts";
+import { consumerConfig, DEFAULT_REDIS_URL } from "../consumer/config.ts";
+import { startConsumerApp } from "../consumer/app.ts";
+import type { Logger } from "../consumer/runtime/log.ts";
 
 export interface DevStackOptions {
   root: string;
@@ -97,7 +97,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
     ]);
 
     const app = await startConsumerApp(
-      {
+      consumerConfig({
         ...process.env,
         REDIS_URL: o.redisUrl,
         INGRESS_URL: worker,
@@ -105,7 +105,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
         INLET_DATA_DIR: o.dataDir,
         INLET_RECLAIM_INTERVAL_MS: process.env.INLET_RECLAIM_INTERVAL_MS ?? "15000",
         ...sandbox.consumerEnv,
-      },
+      }),
       o.consumerLog,
     );
     closers.push(() => app.stop());

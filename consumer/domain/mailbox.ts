@@ -1,38 +1,9 @@
-// The one interface between the consumer runtime (claim loop + resolvers) and processing.
-// A resolver turns a queue pointer into zero or more ResolvedMessages (Gmail history can yield
-// several); processing applies each exactly once and says what happened.
+// A connected mailbox ("mailbox provider" row): who it belongs to, how to reach it, and where its
+// cursors stand. The store implements MailboxDirectory over PostgreSQL / PGlite; resolvers only
+// read credentials and move cursors through it.
+import type { Provider } from "../../src/queue/job.ts";
 
-export type ProviderKind = "microsoft" | "google" | "imap";
-
-export interface ResolvedMessage {
-  provider: ProviderKind;
-  tenantId: string;
-  /** The mailbox provider row (connected mailbox) this message belongs to. */
-  providerId: string;
-  /** The provider's own identity for the message: Graph immutable id, Gmail message id,
-   * or `<uidValidity>:<uid>` for IMAP. Used when the RFC Message-ID is missing or insane. */
-  providerMessageId: string;
-  /** The exact RFC 5322 bytes as fetched from the provider. */
-  raw: Uint8Array;
-}
-
-export type ProcessOutcome =
-  | {
-      outcome: "processed";
-      /** What the message became. */
-      effect: "ticket" | "comment" | "note" | "duplicate";
-      ticketId?: string;
-      commentId?: string;
-    }
-  | { outcome: "skipped"; reason: string };
-
-export interface MessageProcessor {
-  process(message: ResolvedMessage, signal?: AbortSignal): Promise<ProcessOutcome>;
-}
-
-// What the consumer knows about a connected mailbox ("mailbox provider" row). The store
-// implements MailboxDirectory over PostgreSQL / PGlite; resolvers only read credentials and
-// move cursors through it.
+export type ProviderKind = Provider;
 
 export interface MicrosoftCredentials {
   type: "microsoft";
@@ -61,7 +32,13 @@ export interface ImapCredentials {
   folder?: string;
 }
 
-export type MailboxCredentials = MicrosoftCredentials | GoogleCredentials | ImapCredentials;
+export interface CredentialsByKind {
+  microsoft: MicrosoftCredentials;
+  google: GoogleCredentials;
+  imap: ImapCredentials;
+}
+
+export type MailboxCredentials = CredentialsByKind[ProviderKind];
 
 export interface MailboxCursors {
   gmailHistoryId?: string;
@@ -82,16 +59,26 @@ export interface MailboxCursors {
   needsResync?: boolean;
 }
 
-export interface MailboxRecord {
+interface MailboxFields<K extends ProviderKind> {
   providerId: string;
   tenantId: string;
-  kind: ProviderKind;
+  kind: K;
   /** The mailbox address (Graph user id / UPN, Gmail address, IMAP login address). */
   address: string;
-  credentials: MailboxCredentials;
+  credentials: CredentialsByKind[K];
   cursors: MailboxCursors;
   /** Whether bulk and list mail opens tickets for this mailbox. */
   bulkMailOpensTickets: boolean;
+}
+
+/** A mailbox of one provider: its `kind` says which credentials it holds. */
+export type MailboxOf<K extends ProviderKind> = MailboxFields<K>;
+
+export type MailboxRecord = { [K in ProviderKind]: MailboxFields<K> }[ProviderKind];
+
+/** The mailbox as the given provider's, or undefined when it belongs to another. */
+export function mailboxOfKind<K extends ProviderKind>(mailbox: MailboxRecord, kind: K): MailboxOf<K> | undefined {
+  return mailbox.kind === kind ? (mailbox as MailboxOf<K>) : undefined;
 }
 
 export interface MailboxDirectory {

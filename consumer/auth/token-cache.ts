@@ -4,8 +4,8 @@
 // not fail the others waiting on the same token.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { permanent, retryable } from "../runtime/errors.ts";
-import { errorText, failure, readJson, request, type HttpOptions } from "./http.ts";
+import { permanent, retryable } from "../domain/errors.ts";
+import { errorText, failure, readJson, request, type HttpOptions } from "../provider-api/http.ts";
 
 const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive(), token_type: z.string().optional() });
 

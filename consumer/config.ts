@@ -1,0 +1,109 @@
+// The consumer's configuration: the environment read once, here, into one typed object that is
+// passed down. Every variable, its default and its meaning is listed in README ("Configuration").
+// A variable that is set but malformed stops the start with a message that names it.
+import { queueSettings, type QueueSettings } from "../src/queue/config.ts";
+import { flag, positiveInteger, text, url, wholeNumber, type Env } from "../src/queue/env.ts";
+
+export type { Env };
+
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+export const DEFAULT_CONCURRENCY = 8;
+/** At most this many jobs claimed ahead of a free slot (see the claim loop). */
+export const DEFAULT_PREFETCH = 64;
+export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };
+
+export interface ProcessingLimits {
+  /** Larger messages are skipped with `message_too_large`. */
+  maxMessageBytes: number;
+  /** Larger attachments are dropped and named in an internal note. */
+  maxAttachmentBytes: number;
+}
+
+/** Where the provider APIs are (every base URL is configurable, for local fakes) and how long
+ * one provider request may take. */
+export interface ProviderEndpoints {
+  graphBaseUrl: string;
+  microsoftLoginBaseUrl: string;
+  gmailBaseUrl: string;
+  googleTokenUrl: string;
+  /** Bound on each provider request (HTTP exchange, IMAP step). */
+  fetchTimeoutMs: number;
+}
+
+/** Which Redis: TCP when REDIS_URL is set (blocking wake), else Upstash REST when its URL and
+ * token are set, else local Redis over TCP. */
+export type RedisTarget = { transport: "tcp"; url: string } | { transport: "rest"; url: string; token: string };
+
+export interface QueueConnectionConfig {
+  redis: RedisTarget;
+  settings: QueueSettings;
+}
+
+export interface ConsumerConfig extends QueueConnectionConfig {
+  /** PostgreSQL; undefined means embedded PGlite under `dataDir`. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  concurrency: number;
+  prefetch: number;
+  jobTimeoutMs: number;
+  shutdownGraceMs: number;
+  reclaimIntervalMs: number;
+  renewIntervalMs: number;
+  limits: ProcessingLimits;
+  providers: ProviderEndpoints;
+  /** The Worker's public base URL: Graph notification URLs and the IMAP listener's posts. */
+  ingressUrl: string | undefined;
+  /** Set when this replica runs the IMAP listener (it needs the ingress URL and the shared secret). */
+  imapListener: { ingressUrl: string; webhookSecret: string } | undefined;
+  /** Credentials stored as `env:NAME` are read from here when a mailbox row is used. */
+  secretsEnv: Env;
+}
+
+export function redisTarget(env: Env): RedisTarget {
+  const tcp = text(env, "REDIS_URL");
+  const restUrl = url(env, "UPSTASH_REDIS_REST_URL");
+  const restToken = text(env, "UPSTASH_REDIS_REST_TOKEN");
+  if (!tcp && restUrl && restToken) return { transport: "rest", url: restUrl, token: restToken };
+  return { transport: "tcp", url: tcp ?? DEFAULT_REDIS_URL };
+}
+
+export function queueConnectionConfig(env: Env): QueueConnectionConfig {
+  return { redis: redisTarget(env), settings: queueSettings(env) };
+}
+
+export function providerEndpoints(env: Env): ProviderEndpoints {
+  return {
+    graphBaseUrl: url(env, "MICROSOFT_GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0")!,
+    microsoftLoginBaseUrl: url(env, "MICROSOFT_LOGIN_BASE_URL", "https://login.microsoftonline.com")!,
+    gmailBaseUrl: url(env, "GMAIL_API_BASE_URL", "https://gmail.googleapis.com")!,
+    googleTokenUrl: url(env, "GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")!,
+    fetchTimeoutMs: positiveInteger(env, "INLET_FETCH_TIMEOUT_MS", 30_000),
+  };
+}
+
+export function databaseConfig(env: Env): Pick<ConsumerConfig, "databaseUrl" | "dataDir"> {
+  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet") };
+}
+
+export function consumerConfig(env: Env): ConsumerConfig {
+  const ingressUrl = url(env, "INGRESS_URL");
+  const webhookSecret = text(env, "IMAP_WEBHOOK_SECRET");
+  return {
+    ...queueConnectionConfig(env),
+    ...databaseConfig(env),
+    concurrency: positiveInteger(env, "INLET_CONCURRENCY", DEFAULT_CONCURRENCY),
+    prefetch: wholeNumber(env, "INLET_PREFETCH", DEFAULT_PREFETCH),
+    jobTimeoutMs: positiveInteger(env, "INLET_JOB_TIMEOUT_MS", 5 * 60_000),
+    shutdownGraceMs: positiveInteger(env, "INLET_SHUTDOWN_GRACE_MS", 25_000),
+    reclaimIntervalMs: positiveInteger(env, "INLET_RECLAIM_INTERVAL_MS", 30_000),
+    renewIntervalMs: positiveInteger(env, "INLET_RENEW_INTERVAL_MS", 3600_000),
+    limits: {
+      maxMessageBytes: positiveInteger(env, "INLET_MAX_MESSAGE_BYTES", DEFAULT_LIMITS.maxMessageBytes),
+      maxAttachmentBytes: positiveInteger(env, "INLET_MAX_ATTACHMENT_BYTES", DEFAULT_LIMITS.maxAttachmentBytes),
+    },
+    providers: providerEndpoints(env),
+    ingressUrl,
+    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret } : undefined,
+    secretsEnv: env,
+  };
+}

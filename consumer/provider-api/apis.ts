@@ -1,0 +1,24 @@
+// The provider API clients one process shares: one token cache, so a mailbox's access token
+// serves its resolver, its upkeep and its sweeps alike.
+import type { ProviderEndpoints } from "../config.ts";
+import { TokenCache } from "../auth/token-cache.ts";
+import { GmailClient } from "./gmail-client.ts";
+import { GraphClient } from "./graph-client.ts";
+
+export interface ProviderApis {
+  graph: GraphClient;
+  gmail: GmailClient;
+  tokens: TokenCache;
+  /** Bound on each provider request (also each IMAP step). */
+  timeoutMs: number;
+}
+
+export function createProviderApis(endpoints: ProviderEndpoints, tokens = new TokenCache()): ProviderApis {
+  const timeoutMs = endpoints.fetchTimeoutMs;
+  return {
+    graph: new GraphClient({ graphBaseUrl: endpoints.graphBaseUrl, loginBaseUrl: endpoints.microsoftLoginBaseUrl, tokens, timeoutMs }),
+    gmail: new GmailClient({ gmailBaseUrl: endpoints.gmailBaseUrl, tokenUrl: endpoints.googleTokenUrl, tokens, timeoutMs }),
+    tokens,
+    timeoutMs,
+  };
+}
