@@ -33,7 +33,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const db = await openDatabase(config);
   const mailboxes = new Mailboxes(db, config.secretsEnv);
   const apis = createProviderApis(config.providers);
-  const resolvers = createResolvers(apis, { log });
+  const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log });
   const processor = createProcessor({ db, limits: config.limits });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({

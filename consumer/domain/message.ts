@@ -11,8 +11,12 @@ export interface ResolvedMessage {
   /** The provider's own identity for the message: Graph immutable id, Gmail message id,
    * or `<uidValidity>:<uid>` for IMAP. Used when the RFC Message-ID is missing or insane. */
   providerMessageId: string;
-  /** The exact RFC 5322 bytes as fetched from the provider. */
+  /** The exact RFC 5322 bytes as fetched from the provider (empty when `oversizedBytes` is set). */
   raw: Uint8Array;
+  /** Set instead of `raw` when the message is larger than the limit: it was not downloaded (at
+   * least this many bytes, as the provider declared them or as counted before the download was
+   * abandoned). Processing records it as skipped, `message_too_large`. */
+  oversizedBytes?: number;
 }
 
 export type ProcessOutcome =

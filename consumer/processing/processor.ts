@@ -91,7 +91,7 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
       }
       const base = { tenantId: message.tenantId, provider: message.provider, providerId: message.providerId, providerMessageId: message.providerMessageId };
 
-      if (message.raw.byteLength > limits.maxMessageBytes) {
+      if (message.oversizedBytes !== undefined || message.raw.byteLength > limits.maxMessageBytes) {
         // Not parsed, so keyed on the provider's id: the same skip for every redelivery.
         const thread = { messageIds: [], ticketNumber: undefined };
         return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, rule: { skipReason: "message_too_large", autoReply: false, bulkBlocked: false } });

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { permanent } from "../domain/errors.ts";
 import type { GoogleCredentials } from "../domain/mailbox.ts";
-import { discard, readJson } from "./http.ts";
+import { discard, parseJson, readBytesUpTo, readJson } from "./http.ts";
 import type { GmailClient } from "./gmail-client.ts";
 
 const historyIdSchema = z.string().regex(/^\d{1,20}$/);
@@ -76,16 +76,23 @@ export async function historySince(m: GmailMailbox, cursor: string): Promise<{ r
   return { records, snapshot: last ? laterHistoryId(snapshot ?? cursor, last) : (snapshot ?? cursor) };
 }
 
-/** A message's MIME (`format=raw`), or undefined when it is gone or is not INBOX mail. */
-export async function fetchRawMessage(m: GmailMailbox, id: string): Promise<{ id: string; raw: Uint8Array } | undefined> {
+/** Room for the JSON around the base64url of the message (id, labels, snippet, sizes). */
+const RAW_ENVELOPE_BYTES = 64 * 1024;
+
+/** A message's MIME (`format=raw`), read no further than a message of `maxBytes` needs, or
+ * undefined when it is gone or is not INBOX mail. */
+export async function fetchRawMessage(m: GmailMailbox, id: string, maxBytes: number): Promise<{ id: string; body: { bytes: Uint8Array } | { tooLarge: number } } | undefined> {
   const call = await send(m, `/messages/${encodeURIComponent(id)}?format=raw`, "gmail_message");
   if (call.status === 404) {
     await discard(call);
     return undefined; // deleted since it was added
   }
-  const message = await readJson(call, messageSchema);
+  // The raw message comes as base64url inside JSON: 4 characters for every 3 bytes.
+  const json = await readBytesUpTo(call, Math.ceil((maxBytes * 4) / 3) + RAW_ENVELOPE_BYTES);
+  if ("tooLarge" in json) return { id, body: { tooLarge: Math.floor((json.tooLarge * 3) / 4) } };
+  const message = parseJson(call, json.bytes, messageSchema);
   if (ignoredLabels(message.labelIds)) return undefined;
-  return { id: message.id, raw: new Uint8Array(Buffer.from(message.raw, "base64url")) };
+  return { id: message.id, body: { bytes: new Uint8Array(Buffer.from(message.raw, "base64url")) } };
 }
 
 /** The mailbox's current historyId. */

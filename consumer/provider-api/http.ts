@@ -1,7 +1,8 @@
 // HTTP for every provider call (resolvers, onboarding, upkeep, sweeps): every call has a timeout
 // that covers the whole exchange (headers and body) and follows the caller's abort signal, and
-// every failure becomes an InletError that says whether retrying can help. Reading the body goes through readBytes/readJson so that a stalled or reset
-// body is classified like a stalled request.
+// every failure becomes an InletError that says whether retrying can help. Reading the body goes
+// through readBytes/readBytesUpTo/readJson so that a stalled or reset body is classified like a
+// stalled request.
 import type { z } from "zod";
 import { InletError, retryable } from "../domain/errors.ts";
 
@@ -60,24 +61,71 @@ export async function readBytes(call: HttpResponse): Promise<Uint8Array> {
   }
 }
 
-/** The body as JSON of the given shape. A body that does not fit is treated as transient: a proxy's
- * error page or a truncated answer is more likely than a changed API, and retries end in the DLQ. */
-export async function readJson<T extends z.ZodType>(call: HttpResponse, schema: T): Promise<z.infer<T>> {
-  let text: string;
+/** The body, read no further than `maxBytes`: a larger body (by its Content-Length, or counted
+ * while it streams in) is abandoned and reported as too large, so a huge message costs no more
+ * memory than the limit. */
+export async function readBytesUpTo(call: HttpResponse, maxBytes: number): Promise<{ bytes: Uint8Array } | { tooLarge: number }> {
+  const declared = Number(call.response.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await discard(call);
+    return { tooLarge: declared };
+  }
+  const body = call.response.body;
+  if (!body) return { bytes: new Uint8Array(0) };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
   try {
-    text = await call.response.text();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return { tooLarge: total };
+      }
+      chunks.push(value);
+    }
   } catch (error) {
     throw classify(error, call);
   }
+  return { bytes: concat(chunks, total) };
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Bytes as JSON of the given shape (see readJson). */
+export function parseJson<T extends z.ZodType>(call: Pick<HttpResponse, "what" | "status">, bytes: Uint8Array, schema: T): z.infer<T> {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw retryable(`${call.what}_invalid_response`, `${call.what}: HTTP ${call.status} with a body that is not JSON`);
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw retryable(`${call.what}_invalid_response`, `${call.what}: unexpected response shape at ${parsed.error.issues[0]?.path.join(".") || "(root)"}`);
   return parsed.data;
+}
+
+/** The body as JSON of the given shape. A body that does not fit is treated as transient: a proxy's
+ * error page or a truncated answer is more likely than a changed API, and retries end in the DLQ. */
+export async function readJson<T extends z.ZodType>(call: HttpResponse, schema: T): Promise<z.infer<T>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await call.response.arrayBuffer());
+  } catch (error) {
+    throw classify(error, call);
+  }
+  return parseJson(call, bytes, schema);
 }
 
 /** Drain a body we do not need, so the connection can be reused. */

@@ -40,10 +40,13 @@ import type { JobOutcome } from "../domain/job.ts";
 import type { ProcessOutcome } from "../domain/message.ts";
 import type { GmailClient } from "../provider-api/gmail-client.ts";
 import { currentHistoryId, fetchRawMessage, historySince, laterHistoryId, newerHistoryId, recentInboxIds, type GmailMailbox } from "../provider-api/gmail-messages.ts";
+import { fetched } from "./fetched.ts";
 import type { ResolveContext, Resolver } from "./resolver.ts";
 
 export interface GoogleResolverOptions {
   gmail: GmailClient;
+  /** Larger messages are not downloaded whole (processing records them as too large). */
+  maxMessageBytes: number;
   /** How many recent INBOX messages a resync looks at (default 500). */
   resyncLimit?: number;
   log?: Logger;
@@ -59,10 +62,10 @@ export function createGoogleResolver(options: GoogleResolverOptions): Resolver<"
       const pointerHistory = job.pointer.historyId;
 
       const processOne = async (id: string): Promise<ProcessOutcome | undefined> => {
-        const message = await fetchRawMessage(api, id);
+        const message = await fetchRawMessage(api, id, options.maxMessageBytes);
         if (!message) return undefined;
         try {
-          return await processor.process({ provider: "google", tenantId: job.tenantId, providerId: job.providerId, providerMessageId: message.id, raw: message.raw }, signal);
+          return await processor.process({ provider: "google", tenantId: job.tenantId, providerId: job.providerId, providerMessageId: message.id, ...fetched(message.body) }, signal);
         } catch (error) {
           // One message that can never be applied must not stall the mailbox's history behind it:
           // it is recorded as skipped (and logged with its id) and the others go on.

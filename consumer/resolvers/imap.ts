@@ -4,7 +4,9 @@
 //   - no message with that UID (expunged) → skip source_unavailable:imap_message_not_found
 //   - login refused → imap_auth_failed (permanent)
 //   - connection refused or lost, a step slower than the timeout → retry
-//   - found → the exact source bytes go to processing (providerMessageId = `${uidValidity}:${uid}`)
+//   - found → the exact source bytes go to processing (providerMessageId = `${uidValidity}:${uid}`);
+//     the FETCH asks for the size and at most limit + 1 bytes of the source, so a message over the
+//     limit costs no more memory than the limit and is recorded as too large
 // Connections are pooled per mailbox (see ./imap-pool.ts); each job selects the folder afresh
 // (EXAMINE, read-only) and unselects it when done, and the connection is released before
 // processing, so a slow database does not hold the mailbox's connection.
@@ -12,12 +14,15 @@ import { createHash } from "node:crypto";
 import { InletError, permanent, retryable, sourceUnavailable } from "../domain/errors.ts";
 import type { ImapCredentials } from "../domain/mailbox.ts";
 import { singleMessage, type JobOutcome } from "../domain/job.ts";
+import { fetched } from "./fetched.ts";
 import type { ResolveContext, Resolver } from "./resolver.ts";
 import { ImapPool, type PooledConnection } from "./imap-pool.ts";
 
 export interface ImapResolverOptions {
   /** Bound on each step: connect and login, select, fetch. */
   timeoutMs: number;
+  /** Larger messages are not downloaded whole (processing records them as too large). */
+  maxMessageBytes: number;
   /** Close a pooled connection after this long without use (default 5 minutes). */
   idleMs?: number;
 }
@@ -49,7 +54,7 @@ export function createImapResolver(options: ImapResolverOptions): Resolver<"imap
   const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 5 * 60_000 });
 
   /** Connect (or reuse), select the folder read-only, check UIDVALIDITY, fetch the source. */
-  const fetchSource = async (connection: PooledConnection, context: ResolveContext<"imap">): Promise<Buffer> => {
+  const fetchSource = async (connection: PooledConnection, context: ResolveContext<"imap">): Promise<{ bytes: Uint8Array } | { tooLarge: number }> => {
     const { job, mailbox, directory, signal } = context;
     const { pointer } = job;
     try {
@@ -67,9 +72,11 @@ export function createImapResolver(options: ImapResolverOptions): Resolver<"imap
         await directory.updateCursors(mailbox.providerId, { needsResync: true });
         throw sourceUnavailable("imap_uidvalidity_changed", `UIDVALIDITY of ${pointer.mailbox} is ${current}, the pointer has ${pointer.uidValidity}`);
       }
-      const message = await step(client.fetchOne(String(pointer.uid), { uid: true, source: true }, { uid: true }), options.timeoutMs, "imap_fetch", signal);
+      const query = { uid: true, size: true, source: { maxLength: options.maxMessageBytes + 1 } };
+      const message = await step(client.fetchOne(String(pointer.uid), query, { uid: true }), options.timeoutMs, "imap_fetch", signal);
       if (!message || !message.source) throw sourceUnavailable("imap_message_not_found", `no message with UID ${pointer.uid} in ${pointer.mailbox}`);
-      return message.source;
+      const size = message.size ?? message.source.byteLength;
+      return size > options.maxMessageBytes ? { tooLarge: size } : { bytes: new Uint8Array(message.source) };
     } finally {
       // Unselect, so that the next job's EXAMINE sees the folder as it is then: a session that
       // stays selected does not learn of mail delivered since (a UID FETCH of it finds nothing)
@@ -85,16 +92,16 @@ export function createImapResolver(options: ImapResolverOptions): Resolver<"imap
       const { job, mailbox, processor, signal } = context;
       const { pointer } = job;
 
-      let source: Buffer;
+      let body: { bytes: Uint8Array } | { tooLarge: number };
       try {
-        source = await pool.use(connectionKey(mailbox.providerId, mailbox.credentials), mailbox.credentials, (connection) => fetchSource(connection, context));
+        body = await pool.use(connectionKey(mailbox.providerId, mailbox.credentials), mailbox.credentials, (connection) => fetchSource(connection, context));
       } catch (error) {
         if (error instanceof InletError) throw error;
         if (authFailed(error)) throw permanent("imap_auth_failed", "the IMAP server refused the login", { cause: error });
         // A dropped connection, a NO/BAD from a server in trouble, a socket error: all transient.
         throw retryable("imap_error", `IMAP failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
-      const outcome = await processor.process({ provider: "imap", tenantId: job.tenantId, providerId: job.providerId, providerMessageId: `${pointer.uidValidity}:${pointer.uid}`, raw: new Uint8Array(source) }, signal);
+      const outcome = await processor.process({ provider: "imap", tenantId: job.tenantId, providerId: job.providerId, providerMessageId: `${pointer.uidValidity}:${pointer.uid}`, ...fetched(body) }, signal);
       return singleMessage(outcome);
     },
     close: () => pool.close(),

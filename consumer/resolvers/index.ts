@@ -7,14 +7,17 @@ import { createImapResolver } from "./imap.ts";
 import { createMicrosoftResolver } from "./microsoft.ts";
 
 export interface ResolverOptions {
+  /** Larger messages are not downloaded whole: processing records them as too large. */
+  maxMessageBytes: number;
   /** For the few events a resolver reports itself (Gmail resyncs, a message passed over). */
   log?: Logger;
 }
 
-export function createResolvers(apis: ProviderApis, options: ResolverOptions = {}): Resolvers {
+export function createResolvers(apis: ProviderApis, options: ResolverOptions): Resolvers {
+  const { maxMessageBytes } = options;
   return {
-    microsoft: createMicrosoftResolver({ graph: apis.graph }),
-    google: createGoogleResolver({ gmail: apis.gmail, ...(options.log ? { log: options.log } : {}) }),
-    imap: createImapResolver({ timeoutMs: apis.timeoutMs }),
+    microsoft: createMicrosoftResolver({ graph: apis.graph, maxMessageBytes }),
+    google: createGoogleResolver({ gmail: apis.gmail, maxMessageBytes, ...(options.log ? { log: options.log } : {}) }),
+    imap: createImapResolver({ timeoutMs: apis.timeoutMs, maxMessageBytes }),
   };
 }

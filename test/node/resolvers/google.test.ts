@@ -1,6 +1,7 @@
 // Gmail resolver against the local Gmail + Google token fake (real wire format over real HTTP):
 // history over pages, SENT/DRAFT filtered, a 404'd message skipped, the cursor only past what is
 // done, resync when history has expired, throttling, timeouts and tokens.
+import { DEFAULT_LIMITS } from "../../../consumer/config.ts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { gmailRateLimitBody, startFakeGmail, type FakeGmail } from "../../../dev/fakes/gmail.ts";
 import { createGoogleResolver } from "../../../consumer/resolvers/google.ts";
@@ -30,7 +31,7 @@ function setup(options: { cursors?: MailboxCursors; timeoutMs?: number; credenti
   const processor = new RecordingProcessor();
   const tokens = new TokenCache();
   const logs = captureLogs();
-  const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens, timeoutMs: options.timeoutMs ?? 2000 }), log: logs.log });
+  const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens, timeoutMs: options.timeoutMs ?? 2000 }), maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes, log: logs.log });
   const run = async (historyId: string) => {
     const job: MessageJob<"google"> = { jobId: "j", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-1", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId, pubsubMessageId: "p" } };
     const mailbox = (await directory.get("g-1")) as MailboxOf<"google">;
@@ -132,7 +133,7 @@ describe("Gmail resolver", () => {
   it("a resync cut short by its bound says so in the log", async () => {
     const { logs } = setup({ cursors: {} });
     for (let i = 0; i < 4; i++) gmail.addMessage(USER, buildMail({ id: `many-${i}@example.org` }));
-    const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens: new TokenCache(), timeoutMs: 2000 }), resyncLimit: 2, log: logs.log });
+    const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens: new TokenCache(), timeoutMs: 2000 }), maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes, resyncLimit: 2, log: logs.log });
     const directory = new MemoryDirectory([{ providerId: "g-2", tenantId: "t1", kind: "google", address: USER, credentials: { type: "google", ...CLIENT }, cursors: {}, bulkMailOpensTickets: false }]);
     const processor = new RecordingProcessor();
     const job: MessageJob<"google"> = { jobId: "j2", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-2", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId: gmail.historyId(USER), pubsubMessageId: "p" } };

@@ -1,6 +1,7 @@
 // IMAP resolver against a real Dovecot (private instance on a loopback port): exact bytes,
 // UIDVALIDITY change (also under a pooled connection), missing UID, wrong password, a server that
 // hangs (timeout) and a server killed in the middle of a job.
+import { DEFAULT_LIMITS } from "../../../consumer/config.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createImapResolver } from "../../../consumer/resolvers/imap.ts";
 import type { MailboxOf } from "../../../consumer/domain/mailbox.ts";
@@ -32,7 +33,7 @@ const mailboxFor = (login: { user: string; password: string }, password = login.
 const jobFor = (mailbox: MailboxOf<"imap">, uidValidity: string, uid: number, folder = "INBOX"): MessageJob<"imap"> => ({ jobId: "j", schemaVersion: 1, provider: "imap", tenantId: "t1", providerId: mailbox.providerId, enqueuedAt: 0, attempt: 0, pointer: { mailbox: folder, uidValidity, uid } });
 
 function setup(mailbox: MailboxOf<"imap">, timeoutMs = 5000): { resolver: Resolver<"imap">; directory: MemoryDirectory; processor: RecordingProcessor; run: (j: MessageJob<"imap">) => ReturnType<Resolver<"imap">["handle"]> } {
-  const resolver = createImapResolver({ timeoutMs });
+  const resolver = createImapResolver({ timeoutMs, maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes });
   const directory = new MemoryDirectory([mailbox]);
   const processor = new RecordingProcessor();
   return { resolver, directory, processor, run: (job) => resolver.handle({ job, mailbox, directory, processor, signal: new AbortController().signal }) };

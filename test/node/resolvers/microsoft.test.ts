@@ -1,5 +1,6 @@
 // Microsoft Graph resolver against the local Graph fake (real wire format over real HTTP): token
 // endpoint, $value with Prefer: IdType="ImmutableId", Graph error bodies, injected faults.
+import { DEFAULT_LIMITS } from "../../../consumer/config.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGraph, type FakeGraph } from "../../../dev/fakes/graph.ts";
 import { createMicrosoftResolver } from "../../../consumer/resolvers/microsoft.ts";
@@ -27,7 +28,7 @@ const job = (messageId: string): MessageJob<"microsoft"> => ({ jobId: "j", schem
 
 function setup(timeoutMs = 2000) {
   const tokens = new TokenCache();
-  const resolver = createMicrosoftResolver({ graph: new GraphClient({ graphBaseUrl: graph.graphBaseUrl, loginBaseUrl: graph.loginBaseUrl, tokens, timeoutMs }) });
+  const resolver = createMicrosoftResolver({ graph: new GraphClient({ graphBaseUrl: graph.graphBaseUrl, loginBaseUrl: graph.loginBaseUrl, tokens, timeoutMs }), maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes });
   const processor = new RecordingProcessor();
   const run = (j: MessageJob<"microsoft">, m = mailbox(), signal = new AbortController().signal) => resolver.handle({ job: j, mailbox: m, directory: new MemoryDirectory([m]), processor, signal });
   return { run, processor, tokens };
