@@ -14,12 +14,14 @@ import { openDatabase } from "./store/open.ts";
 import { Mailboxes } from "./store/mailboxes.ts";
 import { createLifecycleHandler, renewDue } from "./providers/upkeep.ts";
 import { ImapListener } from "./imap-listener/listener.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
 import type { PointerQueue } from "../src/queue/queue.ts";
 import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
+  reconciler: Reconciler;
   listener: ImapListener | undefined;
   db: Db;
   mailboxes: Mailboxes;
@@ -55,6 +57,9 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     }
   });
 
+  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${connection.queue.keys.registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log });
+  reconciler.start();
+
   let listener: ImapListener | undefined;
   if (config.imapListener) {
     listener = new ImapListener({
@@ -64,6 +69,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,
       ingressUrl: config.imapListener.ingressUrl,
       webhookSecret: config.imapListener.webhookSecret,
+      reconcileMs: config.reconcileIntervalMs,
       log,
     });
     await listener.start();
@@ -72,13 +78,14 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
 
   return {
     consumer,
+    reconciler,
     listener,
     db,
     mailboxes,
     queue: connection.queue,
     providerContext,
     async stop() {
-      await Promise.all([upkeep.stop(), reclaimer.stop()]);
+      await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
       await consumer.stop();
       await Promise.all(Object.values(resolvers).map((r) => r.close()));

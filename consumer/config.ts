@@ -49,6 +49,8 @@ export interface ConsumerConfig extends QueueConnectionConfig {
   shutdownGraceMs: number;
   reclaimIntervalMs: number;
   renewIntervalMs: number;
+  /** How often each mailbox is swept for mail no notification announced (jittered). */
+  reconcileIntervalMs: number;
   limits: ProcessingLimits;
   providers: ProviderEndpoints;
   /** The Worker's public base URL: Graph notification URLs and the IMAP listener's posts. */
@@ -97,6 +99,7 @@ export function consumerConfig(env: Env): ConsumerConfig {
     shutdownGraceMs: positiveInteger(env, "INLET_SHUTDOWN_GRACE_MS", 25_000),
     reclaimIntervalMs: positiveInteger(env, "INLET_RECLAIM_INTERVAL_MS", 30_000),
     renewIntervalMs: positiveInteger(env, "INLET_RENEW_INTERVAL_MS", 3600_000),
+    reconcileIntervalMs: positiveInteger(env, "INLET_RECONCILE_INTERVAL_MS", 300_000),
     limits: {
       maxMessageBytes: positiveInteger(env, "INLET_MAX_MESSAGE_BYTES", DEFAULT_LIMITS.maxMessageBytes),
       maxAttachmentBytes: positiveInteger(env, "INLET_MAX_ATTACHMENT_BYTES", DEFAULT_LIMITS.maxAttachmentBytes),

@@ -57,6 +57,26 @@ export interface MailboxCursors {
   graphClientState?: string;
   /** Set when a resolver found the mailbox out of sync (UIDVALIDITY change, Graph `missed`). */
   needsResync?: boolean;
+  /** Graph delta: the link the next sweep calls (a page of an unfinished round, or where the next
+   * round starts). */
+  graphDeltaLink?: string;
+  /** When the mailbox was connected (ISO): its first delta round starts there, not at its history. */
+  graphDeltaSince?: string;
+  /** The last reconciliation sweep. */
+  lastSweep?: SweepRecord;
+}
+
+export interface SweepRecord {
+  at: string;
+  /** Messages the sweep listed as new since the last one. */
+  listed: number;
+  /** Pointers it enqueued (new to the queue and not yet processed). */
+  enqueued: number;
+  /** Of those, mail old enough that a notification should have announced it: the mailbox's
+   * notifications are failing when this is not 0. */
+  found: number;
+  /** Set when the sweep failed (an InletError code). */
+  error?: string;
 }
 
 interface MailboxFields<K extends ProviderKind> {

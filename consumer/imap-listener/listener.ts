@@ -6,7 +6,7 @@ import type { ScriptClient } from "../../src/queue/script.ts";
 import type { MailboxDirectory, MailboxRecord } from "../domain/mailbox.ts";
 import type { Logger } from "../runtime/log.ts";
 import { postImapNotification, type ImapNotification } from "./ingress-client.ts";
-import { MailboxLease } from "./mailbox-lease.ts";
+import { MailboxLease } from "../runtime/mailbox-lease.ts";
 import { MailboxWatcher } from "./mailbox-watcher.ts";
 
 export interface ImapListenerOptions {
@@ -21,6 +21,8 @@ export interface ImapListenerOptions {
   log: Logger;
   refreshMs?: number;
   leaseTtlMs?: number;
+  /** Each watcher's reconciliation sweep (a catch-up without an `exists` event). */
+  reconcileMs?: number;
   /** Replaces posting to the ingress (tests and the demo may point it elsewhere). */
   notify?(notification: ImapNotification): Promise<void>;
 }
@@ -65,7 +67,7 @@ export class ImapListener {
       const lease = current?.lease ?? new MailboxLease(this.#o.scripts, `${this.#o.leasePrefix}${mailbox.providerId}`, this.owner, this.#o.leaseTtlMs);
       const held = await lease.acquire();
       if (held && !current) {
-        const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n) });
+        const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n), ...(this.#o.reconcileMs ? { reconcileMs: this.#o.reconcileMs } : {}) });
         this.#watchers.set(mailbox.providerId, { watcher, lease });
         watcher.start();
       } else if (!held && current) {

@@ -1,6 +1,7 @@
 // Watches one IMAP mailbox: IDLE (re-issued every few minutes, well inside the 29-minute limit),
-// and on every `exists` event and every (re)connect posts the UIDs above the stored cursor to
-// the ingress in batches. The cursor moves only after the ingress accepted a batch, so a crash
+// and on every `exists` event, every (re)connect and every reconciliation interval (a sweep:
+// what IDLE should have announced) posts the UIDs above the stored cursor to the ingress in
+// batches. The cursor moves only after the ingress accepted a batch, so a crash
 // or an ingress outage re-sends rather than skips. A UIDVALIDITY change resets the cursor and
 // re-sends the whole folder (processing is idempotent by Message-ID): no silent loss.
 import { ImapFlow } from "imapflow";
@@ -8,6 +9,7 @@ import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../domain
 import type { Logger } from "../runtime/log.ts";
 import type { ImapNotification } from "./ingress-client.ts";
 import { imapConnectionOptions } from "../resolvers/imap-connection.ts";
+import { NOTIFICATION_GRACE_MS } from "../reconcile/sweep.ts";
 
 export interface WatcherOptions {
   mailbox: MailboxRecord;
@@ -17,6 +19,8 @@ export interface WatcherOptions {
   batchSize?: number;
   /** How often IDLE is broken and re-issued. */
   idleRestartMs?: number;
+  /** How often to catch up without an `exists` event (the reconciliation sweep; jittered ±10%). */
+  reconcileMs?: number;
   maxReconnectDelayMs?: number;
 }
 
@@ -28,6 +32,8 @@ export class MailboxWatcher {
   #stopped = false;
   #catchUp: Promise<void> = Promise.resolve();
   #pending = false;
+  /** Whether the pending catch-up was asked for by the sweep timer alone. */
+  #pendingSweep = false;
   #loop: Promise<void> | undefined;
   /** Resolves the wait between reconnects early when stopping. */
   #wakeUp: (() => void) | undefined;
@@ -36,7 +42,7 @@ export class MailboxWatcher {
     if (options.mailbox.credentials.type !== "imap") throw new TypeError(`provider ${options.mailbox.providerId} is not an IMAP mailbox`);
     this.#credentials = options.mailbox.credentials;
     this.providerId = options.mailbox.providerId;
-    this.#o = { batchSize: 500, idleRestartMs: 5 * 60_000, maxReconnectDelayMs: 60_000, ...options };
+    this.#o = { batchSize: 500, idleRestartMs: 5 * 60_000, reconcileMs: 5 * 60_000, maxReconnectDelayMs: 60_000, ...options };
   }
 
   get folder(): string {
@@ -85,10 +91,20 @@ export class MailboxWatcher {
     await client.connect();
     try {
       await client.mailboxOpen(this.folder, { readOnly: true });
-      client.on("exists", () => this.#scheduleCatchUp(client));
+      client.on("exists", () => void this.#scheduleCatchUp(client));
       this.#o.log.info({ event: "imap_listener_watching", providerId: this.providerId, folder: this.folder }, "watching mailbox");
       await this.#scheduleCatchUp(client);
-      await closed;
+      // The sweep timer lives as long as this connection.
+      let open = true;
+      let sweepTimer: NodeJS.Timeout | undefined;
+      const sweep = () => {
+        if (open) sweepTimer = setTimeout(() => void this.#scheduleCatchUp(client, "sweep").then(sweep), this.#o.reconcileMs * (0.9 + 0.2 * Math.random()));
+      };
+      sweep();
+      await closed.finally(() => {
+        open = false;
+        clearTimeout(sweepTimer);
+      });
     } finally {
       this.#client = undefined;
       if (client.usable) await client.logout().catch(() => undefined);
@@ -96,14 +112,22 @@ export class MailboxWatcher {
     if (!this.#stopped) throw new Error("IMAP connection closed");
   }
 
-  /** Catch-ups run one at a time; events that arrive meanwhile fold into one more run. */
-  #scheduleCatchUp(client: ImapFlow): Promise<void> {
-    if (this.#pending) return this.#catchUp;
+  /** Catch-ups run one at a time; events that arrive meanwhile fold into one more run. A run
+   * that only the sweep timer asked for reports what it found: mail IDLE did not announce. */
+  #scheduleCatchUp(client: ImapFlow, why: "event" | "sweep" = "event"): Promise<void> {
+    if (this.#pending) {
+      if (why === "event") this.#pendingSweep = false;
+      return this.#catchUp;
+    }
     this.#pending = true;
+    this.#pendingSweep = why === "sweep";
     this.#catchUp = this.#catchUp
       .then(async () => {
         this.#pending = false;
-        await this.#catchUpOnce(client);
+        const sweep = this.#pendingSweep;
+        const at = new Date().toISOString();
+        const sent = await this.#catchUpOnce(client);
+        if (sweep) await this.#recordSweep(at, sent);
       })
       .catch((error: unknown) => {
         this.#o.log.warn({ event: "imap_listener_catch_up_failed", providerId: this.providerId, err: error }, "catch-up failed; will retry on reconnect");
@@ -112,7 +136,18 @@ export class MailboxWatcher {
     return this.#catchUp;
   }
 
-  async #catchUpOnce(client: ImapFlow): Promise<void> {
+  /** The sweep's result, on the mailbox as the other providers' sweeps keep theirs. Mail younger
+   * than the grace period may be announced by IDLE a moment later: sent, not counted. */
+  async #recordSweep(at: string, sent: SeenMessage[]): Promise<void> {
+    const found = sent.filter((m) => Date.parse(at) - m.internalDate >= NOTIFICATION_GRACE_MS).length;
+    await this.#o.directory.updateCursors(this.providerId, { lastSweep: { at, listed: sent.length, enqueued: sent.length, found } });
+    const report = { providerId: this.providerId, kind: "imap", listed: sent.length, enqueued: sent.length, found };
+    if (found > 0) this.#o.log.warn({ event: "inbound_email_reconcile_found", ...report }, "the sweep found mail IDLE did not announce");
+    else this.#o.log.info({ event: "inbound_email_reconcile_sweep", ...report }, "reconciliation sweep");
+  }
+
+  /** Posts what is above the cursor; returns what it sent. */
+  async #catchUpOnce(client: ImapFlow): Promise<SeenMessage[]> {
     const opened = client.mailbox;
     if (!opened) throw new Error("no mailbox selected");
     const uidValidity = String(opened.uidValidity);
@@ -146,6 +181,7 @@ export class MailboxWatcher {
       });
       this.#o.log.info({ event: "imap_listener_notified", providerId: this.providerId, uids: batch.length, lastUid: batch[batch.length - 1]!.uid }, "new messages sent to the ingress");
     }
+    return messages;
   }
 
   async #messagesAbove(client: ImapFlow, lastUid: number): Promise<SeenMessage[]> {

@@ -1,12 +1,13 @@
 // Microsoft mailboxes: subscribe (random clientState, lifecycle URL, immutable ids), write the
 // edge registry, renew before expiry, recreate when Graph removed the subscription, and resync
-// (recent inbox messages re-enqueued; processing is idempotent) after `missed` or a recreate.
+// after `missed` or a recreate: a reconciliation sweep (Graph delta from the stored link) at once.
 import { randomBytes } from "node:crypto";
 import { registryField, registryValue, sha256Hex } from "../../src/queue/registry.ts";
 import { permanent } from "../domain/errors.ts";
 import { mailboxOfKind, type MailboxOf, type MailboxRecord } from "../domain/mailbox.ts";
 import { createInboxSubscription, deleteSubscription, renewSubscription } from "../provider-api/graph-subscriptions.ts";
-import { recentInboxMessageIds } from "../provider-api/graph-messages.ts";
+import { sweepMicrosoft } from "../reconcile/microsoft.ts";
+import { logSweep } from "../reconcile/reconciler.ts";
 import type { ProviderContext } from "./context.ts";
 
 function microsoftMailbox(mailbox: MailboxRecord): MailboxOf<"microsoft"> {
@@ -33,7 +34,13 @@ export async function subscribeMicrosoft(ctx: ProviderContext, record: MailboxRe
     registryValue({ tenantId: mailbox.tenantId, providerId: mailbox.providerId, secretHash: await sha256Hex(clientState) }),
     previous && previous !== subscription.id ? registryField.microsoftSubscription(previous) : "",
   );
-  await ctx.mailboxes.updateCursors(mailbox.providerId, { graphSubscriptionId: subscription.id, graphSubscriptionExpiresAt: subscription.expirationDateTime, graphClientState: clientState });
+  await ctx.mailboxes.updateCursors(mailbox.providerId, {
+    graphSubscriptionId: subscription.id,
+    graphSubscriptionExpiresAt: subscription.expirationDateTime,
+    graphClientState: clientState,
+    // The sweep's first delta round starts at the first connection, not at the mailbox's history.
+    ...(mailbox.cursors.graphDeltaSince ? {} : { graphDeltaSince: new Date().toISOString() }),
+  });
   return { subscriptionId: subscription.id, expiresAt: subscription.expirationDateTime };
 }
 
@@ -55,19 +62,15 @@ export async function recreateMicrosoft(ctx: ProviderContext, mailbox: MailboxRe
   await resyncMicrosoft(ctx, mailbox);
 }
 
-/** Re-enqueue pointers for the newest inbox messages; the ingress dedupe window and processing's
- * idempotency make the ones already handled cost nothing. */
-export async function resyncMicrosoft(ctx: ProviderContext, record: MailboxRecord, limit = 100): Promise<number> {
-  const current = microsoftMailbox((await ctx.mailboxes.get(record.providerId)) ?? record);
-  const subscriptionId = current.cursors.graphSubscriptionId ?? "resync";
-  const ids = await recentInboxMessageIds(ctx.apis.graph, current.credentials, current.address, limit);
-  const { enqueued } = await ctx.queue.enqueue(
-    ids.reverse().map((messageId) => ({
-      dedupeKey: `microsoft:${subscriptionId}:${messageId}`,
-      job: { provider: "microsoft" as const, tenantId: current.tenantId, providerId: current.providerId, pointer: { subscriptionId, messageId, resource: `Users/${current.address}/Messages/${messageId}`, changeType: "created" as const } },
-    })),
-  );
-  return enqueued;
+/** Sweep the mailbox now (what the subscription may have missed); returns the pointers enqueued.
+ * A failure is thrown, so the lifecycle job that asked retries. */
+export async function resyncMicrosoft(ctx: ProviderContext, record: MailboxRecord): Promise<number> {
+  const current = (await ctx.mailboxes.get(record.providerId)) ?? record;
+  const at = new Date().toISOString();
+  const report = await sweepMicrosoft(ctx, current);
+  await ctx.mailboxes.updateCursors(current.providerId, { lastSweep: { at, listed: report.listed, enqueued: report.enqueued, found: report.found } });
+  logSweep(ctx.log, report);
+  return report.enqueued;
 }
 
 export async function unsubscribeMicrosoft(ctx: ProviderContext, record: MailboxRecord): Promise<void> {

@@ -23,6 +23,9 @@ const cursorsSchema = z.looseObject({
   graphSubscriptionExpiresAt: z.string().optional(),
   graphClientState: z.string().optional(),
   needsResync: z.boolean().optional(),
+  graphDeltaLink: z.string().optional(),
+  graphDeltaSince: z.string().optional(),
+  lastSweep: z.object({ at: z.string(), listed: z.number(), enqueued: z.number(), found: z.number(), error: z.string().optional() }).optional(),
 });
 
 interface ProviderRow {
@@ -89,6 +92,18 @@ export class Mailboxes implements MailboxDirectory {
 
   async updateCursors(providerId: string, patch: MailboxCursors): Promise<void> {
     await this.#db.query("UPDATE mailbox_providers SET cursors = cursors || $2::jsonb WHERE id = $1", [providerId, JSON.stringify(patch)]);
+  }
+
+  /** Which of these provider message ids (Graph immutable ids, Gmail ids) the mailbox has had
+   * processed already. */
+  async processedMessageIds(providerId: string, providerMessageIds: readonly string[]): Promise<Set<string>> {
+    if (providerMessageIds.length === 0) return new Set();
+    const rows = await this.#db.query<{ provider_message_id: string }>(
+      "SELECT provider_message_id FROM email_processed_messages WHERE provider_id = $1 AND provider_message_id = ANY($2::text[])",
+      [providerId, [...providerMessageIds]],
+      { prepare: true },
+    );
+    return new Set(rows.map((r) => r.provider_message_id));
   }
 
   async ensureTenant(id: string, name = id): Promise<void> {

@@ -132,6 +132,13 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       DROP TABLE ticket_counters;
     `,
   },
+  {
+    version: 4,
+    name: "processed messages by the provider's own id, for the reconciliation sweep",
+    sql: `
+      CREATE INDEX email_processed_provider_message ON email_processed_messages (provider_id, provider_message_id);
+    `,
+  },
 ];
 
 const LOCK_KEY = 727_101; // any constant shared by every Inlet process

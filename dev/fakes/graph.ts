@@ -2,6 +2,10 @@
 //   POST /login/{tenant}/oauth2/v2.0/token                      client credentials → access token
 //   GET  /v1.0/users/{mailbox}/messages/{id}/$value             MIME (Prefer: IdType="ImmutableId" required)
 //   GET  /v1.0/users/{mailbox}/mailFolders/inbox/messages       recent ids (paged, @odata.nextLink)
+//   GET  /v1.0/users/{mailbox}/mailFolders/inbox/messages/delta  delta query: `changeType=created`,
+//        `$select`, `$filter=receivedDateTime ge {time}`, pages of `Prefer: odata.maxpagesize` (10),
+//        `@odata.nextLink` then `@odata.deltaLink` (all options encoded in the link), 410 once the
+//        sync state has expired
 //   POST /v1.0/subscriptions, PATCH|DELETE /v1.0/subscriptions/{id}   (creation validates the notificationUrl)
 // plus controls to add messages, inject faults, and send change / lifecycle notifications.
 import { randomUUID } from "node:crypto";
@@ -12,6 +16,32 @@ export interface FakeGraphApp {
   clientId: string;
   clientSecret: string;
 }
+
+interface StoredMessage {
+  raw: Uint8Array;
+  seq: number;
+  receivedAt: Date;
+}
+
+/** What a delta link carries: every query option, and where the round stands. */
+interface DeltaState {
+  generation: number;
+  /** Messages after this position are new to the holder of the link. */
+  after: number;
+  /** A page link: the round's snapshot, which its pages run up to. */
+  upTo?: number;
+  since?: string;
+  select?: string;
+  pageSize: number;
+}
+const encodeState = (state: DeltaState) => Buffer.from(JSON.stringify(state)).toString("base64url");
+const decodeState = (token: string): DeltaState | undefined => {
+  try {
+    return JSON.parse(Buffer.from(token, "base64url").toString()) as DeltaState;
+  } catch {
+    return undefined;
+  }
+};
 
 interface Subscription {
   id: string;
@@ -28,7 +58,7 @@ export interface FakeGraph {
   url: string;
   graphBaseUrl: string;
   loginBaseUrl: string;
-  /** Keys: "token", `message:${id}`, "subscription" (renewals). */
+  /** Keys: "token", `message:${id}`, "subscription" (renewals), "delta". */
   faults: Faults;
   tokenRequests(): number;
   /** Refuse every access token issued so far (as when an admin revokes the app's sessions). */
@@ -36,7 +66,17 @@ export interface FakeGraph {
   subscriptions(): Subscription[];
   addApp(app: FakeGraphApp): void;
   /** Deliver a message to a mailbox; returns its immutable id. */
-  addMessage(mailbox: string, raw: Uint8Array | string, id?: string): string;
+  addMessage(mailbox: string, raw: Uint8Array | string, id?: string, receivedAt?: Date): string;
+  /** Forget every delta sync state issued so far: their links answer 410 Gone. */
+  expireDeltaTokens(): void;
+  /** Delta query requests served (for tests of sweep cost). */
+  deltaRequests(): number;
+  /** The largest delta page it serves, whatever `odata.maxpagesize` asks (Graph may send fewer). */
+  maxDeltaPageSize: number;
+  /** The fraction (0 to 1) of change notifications `notify` silently does not send. */
+  dropNotifications: number;
+  /** Change notifications not sent because of `dropNotifications`. */
+  droppedNotifications(): number;
   removeMessage(mailbox: string, id: string): void;
   /** Send Graph's change notification for a message to every subscription on its mailbox. */
   notify(mailbox: string, messageId: string, options?: { repeat?: number }): Promise<number[]>;
@@ -49,7 +89,12 @@ export interface FakeGraph {
 export async function startFakeGraph(port = 0): Promise<FakeGraph> {
   const apps = new Map<string, FakeGraphApp>();
   const tokens = new Map<string, string>(); // token → app key
-  const messages = new Map<string, Map<string, Uint8Array>>(); // mailbox → id → MIME
+  const messages = new Map<string, Map<string, StoredMessage>>(); // mailbox → id → message
+  let sequence = 0; // arrival order across mailboxes: delta sync states are positions in it
+  let deltaGeneration = 0; // sync states of an older generation have expired
+  let deltaRequests = 0;
+  const notifications = { drop: 0, dropped: 0 };
+  const delta = { maxPageSize: 1000 };
   const subscriptions = new Map<string, Subscription>();
   const faults = new Faults();
   let tokenRequests = 0;
@@ -92,10 +137,56 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
         const id = decodeURIComponent(m[2]!);
         const fault = await faults.apply(`message:${id}`);
         if (fault) return fault;
-        const raw = messages.get(mailbox)?.get(id);
-        if (!raw) return error(404, "ErrorItemNotFound", "The specified object was not found in the store.");
+        const stored = messages.get(mailbox)?.get(id);
+        if (!stored) return error(404, "ErrorItemNotFound", "The specified object was not found in the store.");
         const stall = faults.stall(`message:${id}`);
-        return { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(raw), ...(stall ? { stallBodyMs: stall } : {}) };
+        return { status: 200, headers: { "content-type": "text/plain" }, body: Buffer.from(stored.raw), ...(stall ? { stallBodyMs: stall } : {}) };
+      },
+    ],
+    [
+      "GET",
+      /^\/v1\.0\/users\/([^/]+)\/mailFolders\/inbox\/messages\/delta$/,
+      async (req, m) => {
+        if (!authorised(req)) return error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+        if (!/IdType="ImmutableId"/.test(String(req.headers.prefer ?? ""))) return error(400, "ErrorInvalidIdMalformed", "Id is malformed (immutable ids require Prefer: IdType=\"ImmutableId\").");
+        deltaRequests++;
+        const fault = await faults.apply("delta");
+        if (fault) return fault;
+        const mailbox = decodeURIComponent(m[1]!).toLowerCase();
+        const q = req.url.searchParams;
+        const token = q.get("$deltatoken") ?? q.get("$skiptoken");
+        let state: DeltaState;
+        if (token) {
+          const decoded = decodeState(token);
+          if (!decoded) return error(400, "BadRequest", "The delta token is malformed.");
+          if (decoded.generation < deltaGeneration) return error(410, "SyncStateNotFound", "The sync state generation is not found. Start a new synchronization.");
+          state = decoded;
+        } else {
+          if (q.get("changeType") && q.get("changeType") !== "created") return error(400, "BadRequest", "Only changeType=created is supported by this fake.");
+          const filter = q.get("$filter");
+          const since = filter ? /^receivedDateTime (?:ge|gt) (\S+)$/.exec(filter)?.[1] : undefined;
+          if (filter && !since) return error(400, "BadRequest", "Only $filter=receivedDateTime ge|gt {value} is supported on delta.");
+          const pageSize = Math.min(delta.maxPageSize, Number(/odata\.maxpagesize=(\d+)/.exec(String(req.headers.prefer ?? ""))?.[1] ?? 10));
+          state = { generation: deltaGeneration, after: 0, pageSize, ...(since ? { since } : {}), ...(q.get("$select") ? { select: q.get("$select")! } : {}) };
+        }
+        const upTo = state.upTo ?? sequence;
+        const since = state.since ? Date.parse(state.since) : -Infinity;
+        const all = [...(messages.get(mailbox) ?? new Map<string, StoredMessage>()).entries()]
+          .filter(([, msg]) => msg.seq > state.after && msg.seq <= upTo && msg.receivedAt.getTime() >= since)
+          .sort((a, b) => a[1].seq - b[1].seq);
+        const page = all.slice(0, state.pageSize);
+        const more = all.length > page.length;
+        const last = page.at(-1)?.[1].seq ?? state.after;
+        const link = (param: string, next: DeltaState) => `${server.url}/v1.0/users/${m[1]}/mailFolders/inbox/messages/delta?${param}=${encodeState(next)}`;
+        const value = page.map(([id, msg]) => ({ "@odata.type": "#microsoft.graph.message", id, ...(state.select?.includes("receivedDateTime") ? { receivedDateTime: msg.receivedAt.toISOString() } : {}) }));
+        return {
+          status: 200,
+          body: {
+            "@odata.context": `https://graph.microsoft.com/v1.0/$metadata#Collection(message)`,
+            value,
+            ...(more ? { "@odata.nextLink": link("$skiptoken", { ...state, after: last, upTo }) } : { "@odata.deltaLink": link("$deltatoken", { ...state, after: upTo, upTo: undefined }) }),
+          },
+        };
       },
     ],
     [
@@ -174,12 +265,27 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
     revokeTokens: () => tokens.clear(),
     subscriptions: () => [...subscriptions.values()],
     addApp: (app) => void apps.set(`${app.azureTenantId}:${app.clientId}`, app),
-    addMessage(mailbox, raw, id = `AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A${randomUUID().replace(/-/g, "")}`) {
-      const box = messages.get(mailbox.toLowerCase()) ?? new Map<string, Uint8Array>();
-      box.set(id, typeof raw === "string" ? new TextEncoder().encode(raw) : raw);
+    addMessage(mailbox, raw, id = `AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A${randomUUID().replace(/-/g, "")}`, receivedAt = new Date()) {
+      const box = messages.get(mailbox.toLowerCase()) ?? new Map<string, StoredMessage>();
+      box.set(id, { raw: typeof raw === "string" ? new TextEncoder().encode(raw) : raw, seq: ++sequence, receivedAt });
       messages.set(mailbox.toLowerCase(), box);
       return id;
     },
+    expireDeltaTokens: () => void deltaGeneration++,
+    get maxDeltaPageSize() {
+      return delta.maxPageSize;
+    },
+    set maxDeltaPageSize(n: number) {
+      delta.maxPageSize = n;
+    },
+    deltaRequests: () => deltaRequests,
+    get dropNotifications() {
+      return notifications.drop;
+    },
+    set dropNotifications(fraction: number) {
+      notifications.drop = fraction;
+    },
+    droppedNotifications: () => notifications.dropped,
     removeMessage: (mailbox, id) => void messages.get(mailbox.toLowerCase())?.delete(id),
     async notify(mailbox, messageId, options = {}) {
       const statuses: number[] = [];
@@ -194,6 +300,10 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
           clientState: s.clientState,
           tenantId: "00000000-0000-0000-0000-000000000001",
         };
+        if (notifications.drop > 0 && Math.random() < notifications.drop) {
+          notifications.dropped++;
+          continue;
+        }
         for (let i = 0; i < (options.repeat ?? 1); i++) statuses.push(await post(s.notificationUrl, { value: [item] }));
       }
       return statuses;

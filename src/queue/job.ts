@@ -40,6 +40,8 @@ const base = {
   enqueuedAt: z.number().int().nonnegative(),
   attempt: z.number().int().nonnegative(),
   lastError: z.string().max(1024).optional(),
+  /** Set by the reconciliation sweep on the pointers it enqueues (absent: a notification's). */
+  origin: z.literal("sweep").optional(),
 };
 
 const microsoftMessageJob = z.strictObject({ ...base, provider: z.literal("microsoft"), kind: z.literal("message").optional(), pointer: microsoftPointerSchema });

@@ -1,5 +1,6 @@
-// One watcher per mailbox across all replicas of the consumer: a lease key per mailbox, taken
-// when free and kept by renewing it; a replica that stops renewing loses it to another.
+// One holder per mailbox across all replicas of the consumer (its IMAP watcher, its sweep): a
+// lease key per mailbox, taken when free and kept by renewing it; a replica that stops renewing
+// loses it to another.
 import type { ScriptClient } from "../../src/queue/script.ts";
 import { scripts } from "../../src/queue/scripts.generated.ts";
 
