@@ -3,11 +3,11 @@
 // Gmail watch, IMAP listener), sends real-format notifications (clientState, signed OIDC JWT,
 // HMAC), waits for the consumer, and reports the tickets, replies, attachments and queue stats.
 import { randomUUID } from "node:crypto";
-import { registryField, registryValue } from "../src/queue/registry.ts";
 import type { QueueStats } from "../src/queue/queue.ts";
 import type { ConsumerApp } from "../consumer/app.ts";
 import { subscribeMicrosoft } from "../consumer/providers/microsoft.ts";
 import { watchGmail } from "../consumer/providers/google.ts";
+import { connectImap } from "../consumer/providers/imap.ts";
 import { pushGmailNotification } from "./fakes/pubsub.ts";
 import { SANDBOX, type Sandbox } from "./sandbox.ts";
 
@@ -40,9 +40,8 @@ async function ensureMailboxes(app: ConsumerApp, sandbox: Sandbox, workerUrl: st
   }
   if (sandbox.dovecot && !has(SANDBOX.imap.user)) {
     const id = await app.mailboxes.add({ tenantId: TENANT, kind: "imap", address: SANDBOX.imap.user, credentials: { type: "imap", host: sandbox.dovecot.host, port: sandbox.dovecot.port, secure: false, user: SANDBOX.imap.user, password: SANDBOX.imap.password } });
-    await app.queue.setRegistryEntry(registryField.imapProvider(id), registryValue({ tenantId: TENANT, providerId: id }));
+    await connectImap(ctx, (await app.mailboxes.get(id))!);
     await app.listener?.refresh();
-    await new Promise((r) => setTimeout(r, 1500)); // the watcher connects and sets its cursor
   }
 }
 

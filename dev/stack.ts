@@ -7,10 +7,10 @@
 //   control          127.0.0.1:8794, for `inlet demo` (admin token required)
 // One log stream, tagged by source. Ctrl-C (or SIGTERM) stops all of it.
 import { createServer, type Server } from "node:http";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startRestBridge } from "./rest-bridge.ts";
 import { answers, startChild, waitUntil, type Child, type LogLine } from "./processes.ts";
+import { startWorkerDev } from "./worker.ts";
 import { loadDevSecrets, type DevSecrets } from "./secrets.ts";
 import { startSandbox, type Sandbox } from "./sandbox.ts";
 import { runDemo } from "./demo.ts";
@@ -82,19 +82,8 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       ...(process.env.UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX ? { UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: process.env.UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX } : {}),
       ...sandbox.workerVars(worker),
     };
-    const wrangler = join(o.root, "node_modules", ".bin", "wrangler");
-    if (!existsSync(wrangler)) throw new Error("wrangler is not installed: run npm install");
-    const workerChild = startChild(
-      "worker",
-      wrangler,
-      ["dev", "--ip", "127.0.0.1", "--port", String(o.workerPort), "--test-scheduled", "--show-interactive-dev-session=false", "--log-level", "warn", "--persist-to", join(o.dataDir, "wrangler"), ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`])],
-      { log: o.log, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", CI: "true" } },
-    );
-    children.push(workerChild);
-    await Promise.race([
-      waitUntil(async () => (await fetch(`${worker}/healthz`).catch(() => undefined))?.ok === true, 90_000, "wrangler dev"),
-      workerChild.exited.then(() => Promise.reject(new Error("wrangler dev exited during start (see the [worker] lines above)"))),
-    ]);
+    const workerDev = await startWorkerDev({ root: o.root, port: o.workerPort, vars, persistTo: join(o.dataDir, "wrangler"), log: o.log });
+    children.push(workerDev.child);
 
     const app = await startConsumerApp(
       consumerConfig({

@@ -43,7 +43,10 @@ export class ImapListener {
     return [...this.#watchers.keys()];
   }
 
+  /** Start watching (again, after stop()). */
   async start(): Promise<void> {
+    this.#stopped = false;
+    clearInterval(this.#timer);
     await this.refresh();
     this.#timer = setInterval(() => void this.refresh(), this.#o.refreshMs);
   }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { registryField, registryValue } from "../../../src/queue/registry.ts";
+import { registryField } from "../../../src/queue/registry.ts";
 import type { MailboxCredentials, ProviderKind } from "../../domain/mailbox.ts";
 import { consumerConfig } from "../../config.ts";
 import { connectQueue } from "../../runtime/queue-connection.ts";
@@ -9,6 +9,7 @@ import { openDatabase } from "../../store/open.ts";
 import type { ProviderContext } from "../../providers/context.ts";
 import { subscribeMicrosoft, unsubscribeMicrosoft } from "../../providers/microsoft.ts";
 import { unwatchGmail, watchGmail } from "../../providers/google.ts";
+import { connectImap } from "../../providers/imap.ts";
 import { renewDue } from "../../providers/upkeep.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
 
@@ -101,8 +102,8 @@ export function registerProviders(program: Command): void {
         if (!o.password && !o.accessToken) throw new CliError("give --password or --access-token", 2);
         const credentials: MailboxCredentials = { type: "imap", host: o.host, port: o.port, secure: o.tls, user: o.user, folder: o.folder, ...(o.password ? { password: o.password } : {}), ...(o.accessToken ? { accessToken: o.accessToken } : {}) };
         await addProvider("imap", o.address, credentials, o, async (ctx, id) => {
-          await ctx.queue.setRegistryEntry(registryField.imapProvider(id), registryValue({ tenantId: o.tenant, providerId: id }));
-          return { folder: o.folder };
+          const connected = await connectImap(ctx, (await ctx.mailboxes.get(id))!);
+          return { folder: connected.folder, uidValidity: connected.uidValidity };
         });
       }),
     );

@@ -17,16 +17,18 @@ import { outcomeOf } from "../../support/outcome.ts";
 import { createPostgresDatabase } from "../../support/database.ts";
 import { buildMail } from "../../support/mail.ts";
 import { testQueue, type TestQueue } from "../../support/queues.ts";
+import { startDovecot, type Dovecot } from "../../support/dovecot.ts";
 
 let graph: FakeGraph;
 let gmail: FakeGmail;
+let dovecot: Dovecot;
 let database: { url: string; drop(): Promise<void> };
 let q: TestQueue;
 let ingress: Server;
 let env: Record<string, string | undefined>;
 
 beforeAll(async () => {
-  [graph, gmail, database] = await Promise.all([startFakeGraph(), startFakeGmail(), createPostgresDatabase()]);
+  [graph, gmail, database, dovecot] = await Promise.all([startFakeGraph(), startFakeGmail(), createPostgresDatabase(), startDovecot([{ user: "imap@acme.example", password: "pw" }])]);
   graph.addApp({ azureTenantId: "acme-entra", clientId: "app", clientSecret: "s3cret" });
   gmail.addClient({ clientId: "gc", clientSecret: "gs", refreshToken: "rt" });
   q = testQueue("tcp");
@@ -53,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([graph?.close(), gmail?.close(), q?.close(), new Promise((r) => ingress?.close(r))]);
+  await Promise.all([graph?.close(), gmail?.close(), dovecot?.stop(), q?.close(), new Promise((r) => ingress?.close(r))]);
   await database?.drop();
 });
 
@@ -89,10 +91,23 @@ describe("inlet providers", () => {
     expect(gmail.watch("support@acme-gmail.example")).toMatchObject({ topicName: "projects/acme/topics/gmail" });
     expect(JSON.parse((await registry())[registryField.googleMailbox("support@acme-gmail.example")]!)).toEqual({ tenantId: "acme", providerId: out.providerId });
 
-    const imap = await inlet(["providers", "add", "imap", "--tenant", "acme", "--address", "imap@acme.example", "--host", "127.0.0.1", "--port", "10143", "--no-tls", "--user", "imap@acme.example", "--password", "pw"], env);
+    // Mail already in the folder is its history; mail that arrives after the connection (even
+    // before any watcher first connects) is caught up from the cursor the connection stored.
+    await dovecot.deliver("imap@acme.example", buildMail({ id: "history@example.org" }));
+    const imap = await inlet(["providers", "add", "imap", "--tenant", "acme", "--address", "imap@acme.example", "--host", dovecot.host, "--port", String(dovecot.port), "--no-tls", "--user", "imap@acme.example", "--password", "pw"], env);
+    expect(imap.stderr).toBe("");
     expect(imap.code).toBe(0);
     const imapId = (JSON.parse(imap.stdout) as { providerId: string }).providerId;
     expect(Object.keys(await registry())).toContain(registryField.imapProvider(imapId));
+    const db = openPostgres(database.url);
+    const stored = (await new Mailboxes(db, env).get(imapId))!.cursors;
+    await db.close();
+    expect(stored).toMatchObject({ imapLastUid: 1 });
+    expect(stored.imapUidValidity).toMatch(/^\d+$/);
+
+    const refused = await inlet(["providers", "add", "imap", "--tenant", "acme", "--address", "wrong@acme.example", "--host", dovecot.host, "--port", String(dovecot.port), "--no-tls", "--user", "imap@acme.example", "--password", "wrong"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/could not connect imap mailbox wrong@acme.example: the IMAP server refused the login/);
 
     const list = await inlet(["providers", "list", "--json"], env);
     expect((JSON.parse(list.stdout) as { kind: string }[]).map((r) => r.kind).sort()).toEqual(["google", "imap", "microsoft"]);
