@@ -11,6 +11,7 @@ import { InletError } from "./errors.ts";
 import { logEvent, type Logger } from "./log.ts";
 import { Batcher } from "./batcher.ts";
 import type { JobOutcome } from "./resolver.ts";
+import { settle, settlementFor, type HandlerEnding, type SettleContext } from "./settle.ts";
 
 export type JobHandler = (claim: Claim, signal: AbortSignal) => Promise<JobOutcome>;
 
@@ -101,6 +102,7 @@ export class Consumer {
   #claimMs: number | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  readonly #settleContext: SettleContext;
 
   constructor(options: ConsumerOptions) {
     const ttl = options.queue.settings.claimTtlMs;
@@ -115,6 +117,14 @@ export class Consumer {
       wake: options.wake,
     };
     this.#acks = new Batcher((leases) => this.#o.queue.ack(leases));
+    this.#settleContext = {
+      ack: (lease) => this.#acks.add(lease),
+      fail: (lease, failure) => this.#o.queue.fail(lease, failure),
+      counters: this.counters,
+      log: this.#o.log,
+      ids: (claim) => this.#ids(claim),
+      stale: (claim, operation) => this.#stale(claim, operation),
+    };
   }
 
   get active(): number {
@@ -312,12 +322,11 @@ export class Consumer {
     const timer = setTimeout(() => controller.abort(new InletError("job_timeout", `job exceeded ${this.#o.jobTimeoutMs} ms`, { disposition: "retry" })), this.#o.jobTimeoutMs);
     const running: Running = { claim, controller, done: Promise.resolve(), settling: false };
     running.done = (async () => {
-      let outcome: JobOutcome | undefined;
-      let failure: unknown;
+      let ending: HandlerEnding;
       try {
-        outcome = await raceAbort(this.#o.handler(claim, controller.signal), controller.signal);
-      } catch (error) {
-        failure = error;
+        ending = { outcome: await raceAbort(this.#o.handler(claim, controller.signal), controller.signal) };
+      } catch (failure) {
+        ending = { failure };
       } finally {
         clearTimeout(timer);
         this.#jobMs = ewma(this.#jobMs, performance.now() - started);
@@ -325,7 +334,7 @@ export class Consumer {
       }
       if (this.#released.has(claim.jobId)) return; // given back at shutdown: the queue has it again
       running.settling = true;
-      await this.#settle(claim, startedAt, outcome, failure);
+      await settle(claim, settlementFor(ending), startedAt, this.#settleContext);
     })()
       .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_queue_settle_error", jobId: claim.jobId, err: error }, "could not settle job; its lease will expire and reclaim will retry it"))
       .finally(() => {
@@ -371,40 +380,9 @@ export class Consumer {
     this.#wakeLoop();
   }
 
-  async #settle(claim: Claim, startedAt: number, outcome: JobOutcome | undefined, failure: unknown): Promise<void> {
-    const { queue, log } = this.#o;
-    const fields = () => ({ ...this.#ids(claim), durationMs: Date.now() - startedAt });
-    const error = failure === undefined ? undefined : failure instanceof InletError ? failure : new InletError("unexpected_error", errorMessage(failure), { disposition: "retry", cause: failure });
-
-    if (outcome || error?.disposition === "skip") {
-      const reason = outcome?.outcome === "skipped" ? outcome.reason : error?.code;
-      const acked = await this.#acks.add(claim);
-      if (!acked) return this.#stale(claim, "ack");
-      if (reason) {
-        this.counters.skipped++;
-        logEvent(log, "inbound_email_queue_skip", { ...fields(), outcome: "skipped", reason });
-      } else {
-        this.counters.acked++;
-        logEvent(log, "inbound_email_queue_ack", { ...fields(), outcome: "processed", messages: outcome?.outcome === "processed" ? outcome.messages.length : 0 });
-      }
-      return;
-    }
-    if (!error) return;
-    const result = await queue.fail(claim, { error: error.code, permanent: error.disposition === "dead_letter", ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
-    if (result.status === "stale") return this.#stale(claim, "fail");
-    // Retries and dead letters are worth a line at any level.
-    if (result.status === "retry") {
-      this.counters.retried++;
-      logEvent(log, "inbound_email_queue_retry", { ...fields(), outcome: "retry", reason: error.code, retryAt: new Date(result.dueAt).toISOString() }, "warn");
-    } else {
-      this.counters.deadLettered++;
-      logEvent(log, "inbound_email_queue_dlq", { ...fields(), outcome: "dead_letter", reason: error.code, attempts: result.attempts }, "error");
-    }
-  }
-
-  #stale(claim: Claim, what: string): void {
+  #stale(claim: Claim, operation: "start" | "ack" | "fail"): void {
     this.counters.stale++;
-    this.#o.log.warn({ event: "inbound_email_queue_stale_lease", ...this.#ids(claim), operation: what }, "lease lost before the job finished; the queue already handed the job on");
+    this.#o.log.warn({ event: "inbound_email_queue_stale_lease", ...this.#ids(claim), operation }, "lease lost before the job finished; the queue already handed the job on");
   }
 
   async #renew(): Promise<void> {
@@ -432,10 +410,6 @@ export class Consumer {
       this.#o.log.warn({ event: "inbound_email_queue_renew_error", err: error }, "lease renewal failed; will try again");
     }
   }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Resolve with the promise, or reject as soon as the signal aborts (the work may go on, fenced). */
