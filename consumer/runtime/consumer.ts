@@ -10,6 +10,7 @@ import type { WakeListener } from "../redis/tcp-client.ts";
 import { InletError } from "./errors.ts";
 import { logEvent, type Logger } from "./log.ts";
 import { Batcher } from "./batcher.ts";
+import { PrefetchSize } from "./prefetch-size.ts";
 import type { JobOutcome } from "./resolver.ts";
 import { settle, settlementFor, type HandlerEnding, type SettleContext } from "./settle.ts";
 
@@ -59,9 +60,6 @@ export interface ConsumerCounters {
 }
 
 const DEFAULT_PREFETCH = 64;
-/** Weight of the newest sample in the running averages of job time and claim round trip. */
-const EWMA_WEIGHT = 0.2;
-const ewma = (average: number | undefined, sample: number) => (average === undefined ? sample : average + EWMA_WEIGHT * (sample - average));
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -97,9 +95,7 @@ export class Consumer {
   #lastClaim: ClaimStatus = { status: "probing" };
   /** Jobs claimed since the loop last waited for work. */
   #claimedSinceIdle = 0;
-  /** Running averages (ms) of a job's handler time and of a claim's round trip. */
-  #jobMs: number | undefined;
-  #claimMs: number | undefined;
+  readonly #prefetchSize: PrefetchSize;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #settleContext: SettleContext;
@@ -117,6 +113,7 @@ export class Consumer {
       wake: options.wake,
     };
     this.#acks = new Batcher((leases) => this.#o.queue.ack(leases));
+    this.#prefetchSize = new PrefetchSize(this.#o.prefetch, this.#o.concurrency);
     this.#settleContext = {
       ack: (lease) => this.#acks.add(lease),
       fail: (lease, failure) => this.#o.queue.fail(lease, failure),
@@ -223,7 +220,7 @@ export class Consumer {
         }
         continue;
       }
-      const capacity = concurrency + this.#prefetchTarget();
+      const capacity = concurrency + this.#prefetchSize.target();
       const batch = pipelined ? Math.ceil(capacity / 2) : capacity;
       const free = capacity - this.#working - this.#waiting.length - this.#requested;
       const send = this.#claimsOut === 0 ? free > 0 : pipelined && this.#claimsOut < 2 && last.status === "full" && free >= batch;
@@ -269,7 +266,7 @@ export class Consumer {
     let result;
     try {
       result = await queue.claim({ count, woken, ack: acks.map((a) => a.item) });
-      this.#claimMs = ewma(this.#claimMs, performance.now() - started);
+      this.#prefetchSize.claimTook(performance.now() - started);
       this.#claimedSinceIdle += result.claims.length;
       const acked = result.acked;
       acks.forEach((a, i) => a.resolve(acked[i] === true));
@@ -292,14 +289,6 @@ export class Consumer {
     if (result.claims.length + result.rejected.length >= count) return { status: "full" };
     const untilRetryMs = result.nextDelayedAt === undefined ? Infinity : Math.max(0, result.nextDelayedAt - result.now);
     return { status: "drained", untilRetryMs };
-  }
-
-  /** Jobs to hold beyond the running ones (see `prefetch`): until a job has run, one. */
-  #prefetchTarget(): number {
-    const { prefetch, concurrency } = this.#o;
-    if (prefetch === 0 || this.#jobMs === undefined || this.#claimMs === undefined) return Math.min(prefetch, 1);
-    const needed = Math.ceil((2 * concurrency * this.#claimMs) / Math.max(this.#jobMs, 0.001));
-    return Math.max(1, Math.min(prefetch, needed));
   }
 
   #wakeLoop(): void {
@@ -329,7 +318,7 @@ export class Consumer {
         ending = { failure };
       } finally {
         clearTimeout(timer);
-        this.#jobMs = ewma(this.#jobMs, performance.now() - started);
+        this.#prefetchSize.jobTook(performance.now() - started);
         this.#freeSlot();
       }
       if (this.#released.has(claim.jobId)) return; // given back at shutdown: the queue has it again
