@@ -10,6 +10,8 @@ import type { WakeListener } from "../redis/tcp-client.ts";
 import { InletError } from "./errors.ts";
 import { logEvent, type Logger } from "./log.ts";
 import { Batcher } from "./batcher.ts";
+import { LeaseKeeper } from "./lease-keeper.ts";
+import { PrefetchBuffer } from "./prefetch-buffer.ts";
 import { PrefetchSize } from "./prefetch-size.ts";
 import type { JobOutcome } from "./resolver.ts";
 import { settle, settlementFor, type HandlerEnding, type SettleContext } from "./settle.ts";
@@ -80,9 +82,8 @@ export class Consumer {
   /** Jobs whose handler is still at work; a job stops counting once it is being acked, so the
    * next claim goes out alongside the ack instead of after it. */
   #working = 0;
-  /** Prefetched jobs waiting for a slot, in claim order. */
-  #waiting: { claim: Claim; since: number; leaseUntil: number }[] = [];
-  #waitCheck: NodeJS.Timeout | undefined;
+  readonly #leases: LeaseKeeper;
+  readonly #prefetched: PrefetchBuffer;
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
   readonly #released = new Set<string>();
@@ -97,7 +98,6 @@ export class Consumer {
   #claimedSinceIdle = 0;
   readonly #prefetchSize: PrefetchSize;
   #loop: Promise<void> | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
   readonly #settleContext: SettleContext;
 
   constructor(options: ConsumerOptions) {
@@ -113,6 +113,11 @@ export class Consumer {
       wake: options.wake,
     };
     this.#acks = new Batcher((leases) => this.#o.queue.ack(leases));
+    this.#leases = new LeaseKeeper({ queue: this.#o.queue, log: this.#o.log, intervalMs: this.#o.heartbeatMs, onLost: (claim) => this.#leaseLost(claim) });
+    this.#prefetched = new PrefetchBuffer({
+      maxWaitMs: this.#o.prefetchWaitMs,
+      giveBack: (claims) => void this.#giveBack(claims).catch((error: unknown) => this.#releaseFailed(error)),
+    });
     this.#prefetchSize = new PrefetchSize(this.#o.prefetch, this.#o.concurrency);
     this.#settleContext = {
       ack: (lease) => this.#acks.add(lease),
@@ -130,7 +135,7 @@ export class Consumer {
 
   start(): void {
     if (this.#loop) return;
-    this.#heartbeat = setInterval(() => void this.#renew(), this.#o.heartbeatMs);
+    this.#leases.start();
     this.#loop = this.#claimLoop().catch((error: unknown) => {
       this.#acks.resume();
       this.#o.log.error({ event: "inbound_email_consumer_crashed", err: error }, "claim loop failed");
@@ -146,8 +151,7 @@ export class Consumer {
     await this.#loop?.catch(() => undefined);
     this.#acks.resume();
     // Prefetched jobs never started: give them back now, for another consumer to take.
-    clearTimeout(this.#waitCheck);
-    await this.#giveBack(this.#waiting.splice(0).map((w) => w.claim)).catch((error: unknown) => this.#releaseFailed(error));
+    await this.#giveBack(this.#prefetched.close()).catch((error: unknown) => this.#releaseFailed(error));
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.#o.shutdownGraceMs)))]);
@@ -158,9 +162,12 @@ export class Consumer {
       this.#released.add(r.claim.jobId);
       r.controller.abort(new InletError("shutdown", "consumer shutting down", { disposition: "retry" }));
     });
-    await this.#giveBack(leftovers.map((r) => r.claim));
-    await all();
-    clearInterval(this.#heartbeat);
+    try {
+      await this.#giveBack(leftovers.map((r) => r.claim));
+      await all();
+    } finally {
+      this.#leases.stop();
+    }
   }
 
   #releaseFailed(error: unknown): void {
@@ -170,6 +177,7 @@ export class Consumer {
   /** Release jobs to the queue without counting an attempt. */
   async #giveBack(claims: Claim[]): Promise<void> {
     if (claims.length === 0) return;
+    for (const claim of claims) this.#leases.untrack(claim);
     const released = await this.#o.queue.release(claims);
     claims.forEach((claim, i) => {
       if (!released[i]) return;
@@ -222,7 +230,7 @@ export class Consumer {
       }
       const capacity = concurrency + this.#prefetchSize.target();
       const batch = pipelined ? Math.ceil(capacity / 2) : capacity;
-      const free = capacity - this.#working - this.#waiting.length - this.#requested;
+      const free = capacity - this.#working - this.#prefetched.size - this.#requested;
       const send = this.#claimsOut === 0 ? free > 0 : pipelined && this.#claimsOut < 2 && last.status === "full" && free >= batch;
       if (!send) {
         // More jobs held than the (re-measured) prefetch allows: a finishing job frees no room
@@ -277,9 +285,11 @@ export class Consumer {
       this.#o.log.warn({ event: "inbound_email_queue_claim_error", err: error }, "claim failed; backing off");
       return { status: "failed" };
     }
+    const leaseUntil = sentAt + queue.settings.claimTtlMs;
     for (const claim of result.claims) {
+      this.#leases.track(claim, leaseUntil);
       if (this.#working < this.#o.concurrency) this.#run(claim);
-      else this.#wait(claim, sentAt + queue.settings.claimTtlMs);
+      else this.#prefetched.push(claim);
     }
     for (const rejected of result.rejected) {
       this.counters.deadLettered++;
@@ -327,6 +337,7 @@ export class Consumer {
     })()
       .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_queue_settle_error", jobId: claim.jobId, err: error }, "could not settle job; its lease will expire and reclaim will retry it"))
       .finally(() => {
+        this.#leases.untrack(claim);
         // The same job may have been reclaimed and claimed again meanwhile: leave that run be.
         if (this.#running.get(claim.jobId) !== running) return;
         this.#running.delete(claim.jobId);
@@ -335,36 +346,19 @@ export class Consumer {
     this.#running.set(claim.jobId, running);
   }
 
-  /** `leaseUntil` by this process's clock, counted from when the claim or renewal was sent. */
-  #wait(claim: Claim, leaseUntil: number): void {
-    this.#waiting.push({ claim, since: Date.now(), leaseUntil });
-    this.#waitCheck ??= setTimeout(() => void this.#returnStale(), this.#o.prefetchWaitMs);
-  }
-
-  /** Prefetched jobs stuck behind slow ones go back to the queue, for a consumer with room. */
-  async #returnStale(): Promise<void> {
-    this.#waitCheck = undefined;
-    const limit = Date.now() - this.#o.prefetchWaitMs;
-    const stale = this.#waiting.filter((w) => w.since <= limit);
-    // The loop is not woken: these go back because the slots are busy, and claiming in their
-    // place would only hold other jobs back the same way.
-    this.#waiting = this.#waiting.filter((w) => w.since > limit);
-    const oldest = this.#waiting[0];
-    if (oldest) this.#waitCheck = setTimeout(() => void this.#returnStale(), Math.max(1, oldest.since + this.#o.prefetchWaitMs - Date.now()));
-    await this.#giveBack(stale.map((w) => w.claim)).catch((error: unknown) => this.#releaseFailed(error));
-  }
-
+  /** A slot is free: start the prefetched job that waited longest, unless its lease may have
+   * lapsed (renewals failing), since then it may be someone else's. */
   #freeSlot(): void {
     this.#working--;
     if (!this.#stopping.signal.aborted) {
-      // A prefetched job whose lease may have lapsed (renewals failing) may be someone else's.
       const margin = Date.now() + this.#o.heartbeatMs;
-      let next = this.#waiting.shift();
-      while (next && next.leaseUntil <= margin) {
-        this.#stale(next.claim, "start");
-        next = this.#waiting.shift();
+      let next = this.#prefetched.shift();
+      while (next && this.#leases.leaseUntil(next) <= margin) {
+        this.#leases.untrack(next);
+        this.#stale(next, "start");
+        next = this.#prefetched.shift();
       }
-      if (next) this.#run(next.claim);
+      if (next) this.#run(next);
     }
     this.#wakeLoop();
   }
@@ -374,30 +368,13 @@ export class Consumer {
     this.#o.log.warn({ event: "inbound_email_queue_stale_lease", ...this.#ids(claim), operation }, "lease lost before the job finished; the queue already handed the job on");
   }
 
-  async #renew(): Promise<void> {
-    const running = [...this.#running.values()];
-    const waiting = this.#waiting.map((w) => w.claim);
-    if (running.length + waiting.length === 0) return;
-    const sentAt = Date.now();
-    try {
-      const { renewed } = await this.#o.queue.renew([...running.map((r) => r.claim), ...waiting]);
-      renewed.forEach((ok, i) => {
-        if (ok) {
-          const entry = i >= running.length ? this.#waiting.find((w) => w.claim === waiting[i - running.length]) : undefined;
-          if (entry) entry.leaseUntil = sentAt + this.#o.queue.settings.claimTtlMs;
-          return;
-        }
-        // The lease is someone else's now: a prefetched job never starts, a running one stops
-        // (it may have started since the renewal went out).
-        const claim = i < running.length ? running[i]!.claim : waiting[i - running.length]!;
-        this.#waiting = this.#waiting.filter((w) => w.claim !== claim);
-        this.#wakeLoop();
-        const r = this.#running.get(claim.jobId);
-        if (r?.claim === claim) r.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
-      });
-    } catch (error) {
-      this.#o.log.warn({ event: "inbound_email_queue_renew_error", err: error }, "lease renewal failed; will try again");
-    }
+  /** The queue handed the job on: a prefetched job never starts, a running one stops (it may
+   * have started since the renewal went out). */
+  #leaseLost(claim: Claim): void {
+    this.#prefetched.remove(claim);
+    const running = this.#running.get(claim.jobId);
+    if (running?.claim === claim) running.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
+    this.#wakeLoop();
   }
 }
 

@@ -1,6 +1,8 @@
 // Prefetch: how many jobs a consumer holds ahead of its running ones, and how they wait.
 import { describe, expect, it } from "vitest";
+import { PrefetchBuffer } from "../../../consumer/runtime/prefetch-buffer.ts";
 import { PrefetchSize } from "../../../consumer/runtime/prefetch-size.ts";
+import type { Claim } from "../../../src/queue/queue.ts";
 
 describe("prefetch size", () => {
   it("holds one ahead until a job and a claim have been timed, none when prefetch is off", () => {
@@ -36,5 +38,55 @@ describe("prefetch size", () => {
     expect(size.target()).toBe(20);
     size.jobTook(101); // average 1 + 0.2 × 100 = 21 ms: 1 ahead
     expect(size.target()).toBe(1);
+  });
+});
+
+describe("prefetch buffer", () => {
+  const claim = (n: number) => ({ jobId: `job-${n}`, token: `t${n}` }) as unknown as Claim;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("is empty, holding while jobs wait, and empty again once the last is taken, in claim order", () => {
+    const buffer = new PrefetchBuffer({ maxWaitMs: 10_000, giveBack: () => expect.fail("nothing waited that long") });
+    expect(buffer.mode).toBe("empty");
+    const [a, b, c] = [claim(1), claim(2), claim(3)];
+    buffer.push(a);
+    buffer.push(b);
+    buffer.push(c);
+    expect(buffer.mode).toBe("holding");
+    expect(buffer.remove(b)).toBe(true);
+    expect(buffer.remove(b)).toBe(false);
+    expect([buffer.shift(), buffer.shift(), buffer.shift()]).toEqual([a, c, undefined]);
+    expect(buffer.mode).toBe("empty");
+  });
+
+  it("hands back the jobs that waited the longest allowed, and later ones when their time comes", async () => {
+    const givenBack: Claim[][] = [];
+    const buffer = new PrefetchBuffer({ maxWaitMs: 150, giveBack: (claims) => givenBack.push(claims) });
+    const [a, b, c] = [claim(1), claim(2), claim(3)];
+    buffer.push(a);
+    buffer.push(b);
+    await sleep(100);
+    buffer.push(c);
+    await sleep(80);
+    expect(givenBack).toEqual([[a, b]]);
+    expect(buffer.size).toBe(1);
+    await sleep(120);
+    expect(givenBack).toEqual([[a, b], [c]]);
+    expect(buffer.mode).toBe("empty");
+  });
+
+  it("close takes every waiting job in claim order and hands back any pushed after it", async () => {
+    const givenBack: Claim[][] = [];
+    const buffer = new PrefetchBuffer({ maxWaitMs: 50, giveBack: (claims) => givenBack.push(claims) });
+    const [a, b, c] = [claim(1), claim(2), claim(3)];
+    buffer.push(a);
+    buffer.push(b);
+    expect(buffer.close()).toEqual([a, b]);
+    expect(buffer.mode).toBe("closed");
+    buffer.push(c);
+    expect(givenBack).toEqual([[c]]);
+    expect(buffer.shift()).toBeUndefined();
+    await sleep(80); // the expiry timer went with close: nothing is handed back twice
+    expect(givenBack).toEqual([[c]]);
   });
 });
