@@ -1,6 +1,8 @@
 // How an idle claim loop waits for work. Over TCP it blocks on the wake marker, a sorted set
 // with 'ready' at 0 (enqueue set it: work waits now) and 'delayed' at the time the earliest
-// retry is due (fail set it); on a 'delayed' wake it sleeps until that retry is due. Over REST
+// retry is due (fail set it). BZPOPMIN hands back whichever member is there at once, whatever
+// its score, so a 'delayed' member only tells when a retry is due: the wait goes on listening
+// until then, and a job enqueued meanwhile still wakes it within the block time. Over REST
 // (no blocking commands) it sleeps. Either way the wait is bounded: it starts at the block time
 // and doubles up to the idle maximum while nothing is heard, since a wake can be missed
 // (another consumer took it) and a bounded wait then still finds the work.
@@ -44,20 +46,32 @@ export class IdleWait {
    */
   async forWork(untilRetryMs: number): Promise<boolean> {
     const { wake, signal, idleMaxSeconds } = this.#o;
-    const waitMs = Math.min(this.#seconds * 1000, untilRetryMs);
+    let waitMs = Math.min(this.#seconds * 1000, untilRetryMs);
     if (!wake) {
       await sleep(waitMs, signal);
       this.#backOff();
       return false;
     }
-    const event = await wake.wait(Math.max(0.01, waitMs / 1000)).catch(() => undefined);
-    if (event?.member === "delayed") {
-      const ms = event.at - Date.now();
-      if (ms > 0) await sleep(Math.min(ms, idleMaxSeconds * 1000), signal);
+    let retryAt = Date.now() + untilRetryMs;
+    let heard = false;
+    for (;;) {
+      const event = await wake.wait(Math.max(0.01, waitMs / 1000)).catch(() => undefined);
+      if (!event) break; // the wait ran out (or the listener closed)
+      heard = true;
+      if (event.member !== "delayed") {
+        this.reset();
+        return event.member === "ready";
+      }
+      const now = Date.now();
+      if (event.at <= now || signal.aborted) break;
+      // Listen on until the earliest retry known is due, within the idle maximum.
+      retryAt = Math.min(retryAt, event.at);
+      waitMs = Math.min(retryAt, now + idleMaxSeconds * 1000) - now;
+      if (waitMs <= 0) break;
     }
-    if (event) this.reset();
+    if (heard) this.reset();
     else this.#backOff();
-    return event?.member === "ready";
+    return false;
   }
 
   #backOff(): void {
