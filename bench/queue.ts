@@ -2,9 +2,13 @@
 // run, same job count, same concurrency, no-op handler. Reports jobs/s end to end (enqueue →
 // claim → ack, producer and consumers running together) and processing only (queue filled
 // first), Redis commands per job (sent by clients / executed inside Redis, from MONITOR), and
-// the commands an idle consumer issues. Writes bench/results/queue.json and queue.md.
-//   node bench/queue.ts [--jobs 20000] [--idle-seconds 125] [--throughput-only [--only 'concurrency 8']]
+// the commands an idle consumer issues. Each throughput row is measured in interleaved rounds
+// (every system once per round, in a rotating order), so a slow spell of a shared machine hits
+// every system alike: a cell is the median round, and every round is kept. Writes
+// bench/results/queue.json and queue.md; a filtered run (--only, --throughput-only) writes nothing.
+//   node bench/queue.ts [--jobs 20000] [--rounds 3] [--idle-seconds 125] [--throughput-only] [--only 'concurrency 8']
 import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -25,6 +29,7 @@ const arg = (name: string, fallback: number) => {
 const JOBS = arg("jobs", 20_000);
 const REST_JOBS = Math.min(JOBS, arg("rest-jobs", 5_000));
 const COUNT_JOBS = 2_000;
+const ROUNDS = Math.max(1, Math.floor(arg("rounds", 3)));
 const IDLE_SECONDS = Math.max(65, arg("idle-seconds", 125));
 const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 // Each system gets its own database index, so MONITOR can tell their commands apart.
@@ -33,6 +38,8 @@ const dbUrl = (db: number) => `${REDIS.replace(/\/\d*$/, "")}/${db}`;
 const PRODUCER_WINDOW = 64; // enqueues in flight at once, for every system
 const log = createLogger({ level: "warn" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const BULLMQ_VERSION = (createRequire(import.meta.url)("bullmq/package.json") as { version: string }).version;
 
 const job = (i: number): NewJob => ({ provider: "imap", tenantId: "tenant-bench", providerId: "provider-bench", pointer: { mailbox: "INBOX", uidValidity: "1", uid: i + 1 } });
 
@@ -92,11 +99,13 @@ function inletSystem(name: string, db: number, transport: "tcp" | "rest", bridge
 }
 
 function bullmqSystem(db: number): System {
-  const connection = { host: "127.0.0.1", port: 6379, db, maxRetriesPerRequest: null };
+  // The same server as every other system here (REDIS_URL), in its own database.
+  const server = new URL(REDIS);
+  const connection = { host: server.hostname, port: Number(server.port || 6379), ...(server.password ? { password: decodeURIComponent(server.password) } : {}), db, maxRetriesPerRequest: null };
   const queue = new Queue("bench", { connection, defaultJobOptions: { removeOnComplete: true, removeOnFail: true } });
   const admin = new Redis(dbUrl(db));
   return {
-    name: "BullMQ 6.7 (TCP)",
+    name: `BullMQ ${BULLMQ_VERSION} (TCP)`,
     db,
     async consume(workers, concurrency) {
       let completed = 0;
@@ -139,7 +148,60 @@ async function processingOnly(system: System, jobs: number, workers: number, con
   return Math.round(jobs / seconds);
 }
 
+interface Rate {
+  endToEnd: number;
+  processingOnly: number;
+}
+
+/** A row's rates for one system: the median round, and every round in the order run. */
+interface Measured extends Rate {
+  rounds: Rate[];
+}
+
+/** Inlet against BullMQ in one row: the medians of the rounds' ratios, and each round's. */
+interface Ratios {
+  tcpEndToEnd: number;
+  tcpProcessingOnly: number;
+  restEndToEnd: number;
+  rounds: Omit<Ratios, "rounds">[];
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const ratio = (a: number, b: number) => +(a / b).toFixed(2);
+
+function measured(rounds: Rate[]): Measured {
+  return { endToEnd: Math.round(median(rounds.map((r) => r.endToEnd))), processingOnly: Math.round(median(rounds.map((r) => r.processingOnly))), rounds };
+}
+
+function ratios(row: Record<string, Measured>): Ratios {
+  const rounds = row.bullmq!.rounds.map((bull, i) => ({
+    tcpEndToEnd: ratio(row.inletTcp!.rounds[i]!.endToEnd, bull.endToEnd),
+    tcpProcessingOnly: ratio(row.inletTcp!.rounds[i]!.processingOnly, bull.processingOnly),
+    restEndToEnd: ratio(row.inletRest!.rounds[i]!.endToEnd, bull.endToEnd),
+  }));
+  const mid = (pick: (r: Omit<Ratios, "rounds">) => number) => +median(rounds.map(pick)).toFixed(2);
+  return { tcpEndToEnd: mid((r) => r.tcpEndToEnd), tcpProcessingOnly: mid((r) => r.tcpProcessingOnly), restEndToEnd: mid((r) => r.restEndToEnd), rounds };
+}
+
+/** The Redis the benchmark runs on, as the server reports itself. */
+async function redisServer(url: string): Promise<{ version: string; mode: string; os: string }> {
+  const redis = new Redis(url);
+  try {
+    const info = await redis.info("server");
+    const field = (name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim() ?? "unknown";
+    return { version: field("redis_version"), mode: field("redis_mode"), os: field("os") };
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main() {
+  const redis = await redisServer(REDIS);
+  console.log(`Redis ${redis.version} (${redis.mode}, ${redis.os}), Node ${process.version}, BullMQ ${BULLMQ_VERSION}, ${ROUNDS} rounds per row`);
   const bridge = await startRestBridge({ redisUrl: dbUrl(DB.inletRest), token: "bench" });
   const systems = {
     inletTcp: inletSystem("Inlet (Redis TCP)", DB.inletTcp, "tcp"),
@@ -154,22 +216,46 @@ async function main() {
     ["8 consumers, concurrency 1 each", 8, 1],
     ["1 consumer, concurrency 1, Inlet prefetch off", 1, 1, 0],
   ];
-  const throughput: Record<string, Record<string, { endToEnd: number; processingOnly: number }>> = {};
-  const only = process.argv.includes("--only") ? (process.argv[process.argv.indexOf("--only") + 1] ?? "") : "";
+  const throughput: Record<string, Record<string, Measured>> = {};
+  const ratiosVsBullmq: Record<string, Ratios> = {};
+  const filtered = process.argv.includes("--only");
+  const only = filtered ? (process.argv[process.argv.indexOf("--only") + 1] ?? "") : "";
+  const entries = Object.entries(systems);
   for (const [label, workers, concurrency, prefetch] of shapes) {
     if (!label.includes(only)) continue;
-    throughput[label] = {};
-    for (const [key, system] of Object.entries(systems)) {
-      const jobs = key === "inletRest" ? REST_JOBS : JOBS;
-      await endToEnd(system, Math.min(jobs, 1000), workers, concurrency, prefetch); // warm up: scripts loaded, JIT hot
-      const e2e = await endToEnd(system, jobs, workers, concurrency, prefetch);
-      const proc = await processingOnly(system, jobs, workers, concurrency, prefetch);
-      throughput[label]![key] = { endToEnd: e2e, processingOnly: proc };
-      console.log(`${label.padEnd(34)} ${system.name.padEnd(30)} e2e ${String(e2e).padStart(6)} jobs/s   processing ${String(proc).padStart(6)} jobs/s`);
+    const jobsFor = (key: string) => (key === "inletRest" ? REST_JOBS : JOBS);
+    for (const [key, system] of entries) await endToEnd(system, Math.min(jobsFor(key), 1000), workers, concurrency, prefetch); // warm up: scripts loaded, JIT hot
+    const rounds: Record<string, Rate[]> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate who goes first, so no system always runs on the heels of the same other one.
+      for (const [key, system] of entries.map((_, i) => entries[(i + round) % entries.length]!)) {
+        const jobs = jobsFor(key);
+        const e2e = await endToEnd(system, jobs, workers, concurrency, prefetch);
+        const proc = await processingOnly(system, jobs, workers, concurrency, prefetch);
+        (rounds[key] ??= []).push({ endToEnd: e2e, processingOnly: proc });
+        console.log(`${label.padEnd(46)} round ${round + 1} ${system.name.padEnd(30)} e2e ${String(e2e).padStart(6)} jobs/s   processing ${String(proc).padStart(6)} jobs/s`);
+      }
     }
+    const row = Object.fromEntries(entries.map(([key]) => [key, measured(rounds[key]!)]));
+    throughput[label] = row;
+    ratiosVsBullmq[label] = ratios(row);
+    for (const [key, system] of entries) {
+      const m = row[key]!;
+      console.log(`${label.padEnd(46)} median  ${system.name.padEnd(30)} e2e ${String(m.endToEnd).padStart(6)} jobs/s   processing ${String(m.processingOnly).padStart(6)} jobs/s`);
+    }
+    const r = ratiosVsBullmq[label]!;
+    console.log(`${label.padEnd(46)} Inlet TCP / BullMQ: e2e ${r.tcpEndToEnd}× (${r.rounds.map((x) => x.tcpEndToEnd).join(", ")}), processing ${r.tcpProcessingOnly}× (${r.rounds.map((x) => x.tcpProcessingOnly).join(", ")})`);
   }
 
-  if (process.argv.includes("--throughput-only")) process.exit(0); // a quick comparison; writes nothing
+  // A quick or partial comparison: the committed results stay as they are.
+  if (filtered || process.argv.includes("--throughput-only")) {
+    for (const system of Object.values(systems)) {
+      await system.flush();
+      await system.close();
+    }
+    await bridge.close();
+    process.exit(0);
+  }
 
   // Commands per job under load, counted with MONITOR in a separate pass (it slows Redis down).
   const monitor = new CommandMonitor(REDIS);
@@ -228,19 +314,15 @@ async function main() {
   }
   await bridge.close();
 
-  const ratios = Object.fromEntries(
-    Object.entries(throughput).map(([label, row]) => [label, {
-      tcpEndToEnd: +(row.inletTcp!.endToEnd / row.bullmq!.endToEnd).toFixed(2),
-      tcpProcessingOnly: +(row.inletTcp!.processingOnly / row.bullmq!.processingOnly).toFixed(2),
-      restEndToEnd: +(row.inletRest!.endToEnd / row.bullmq!.endToEnd).toFixed(2),
-    }]),
-  );
-  const result = {
+  const result: Result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    redis,
+    bullmq: BULLMQ_VERSION,
     jobs: { tcpAndBullmq: JOBS, rest: REST_JOBS, commandCount: COUNT_JOBS },
+    rounds: ROUNDS,
     throughput,
-    ratiosVsBullmq: ratios,
+    ratiosVsBullmq,
     commandsPerJob: commands,
     idleCommands: { seconds: +idleSeconds.toFixed(0), ...idleCost },
   };
@@ -250,32 +332,44 @@ async function main() {
   process.exit(0);
 }
 
-function markdown(r: {
+interface Result {
   date: string;
   machine: { cpus: number; cpu: string | undefined; node: string };
+  redis: { version: string; mode: string; os: string };
+  bullmq: string;
   jobs: { tcpAndBullmq: number; rest: number; commandCount: number };
-  throughput: Record<string, Record<string, { endToEnd: number; processingOnly: number }>>;
-  ratiosVsBullmq: Record<string, { tcpEndToEnd: number; tcpProcessingOnly: number; restEndToEnd: number }>;
+  rounds: number;
+  throughput: Record<string, Record<string, Measured>>;
+  ratiosVsBullmq: Record<string, Ratios>;
   commandsPerJob: Record<string, Record<string, { clientSentPerJob: number; executedPerJob: number }>>;
   idleCommands: Record<string, unknown>;
-}): string {
+}
+
+function markdown(r: Result): string {
+  /** The median, then every round in the order run. */
+  const cell = (m: Measured, pick: (rate: Rate) => number) => `${pick(m)} (${m.rounds.map(pick).join(", ")})`;
+  const ratioCell = (x: Ratios, pick: (ratios: Omit<Ratios, "rounds">) => number, bold = false) => `${bold ? "**" : ""}${pick(x)}×${bold ? "**" : ""} (${x.rounds.map(pick).join(", ")})`;
+  const e2e = (rate: Rate) => rate.endToEnd;
+  const proc = (rate: Rate) => rate.processingOnly;
   const rows = Object.entries(r.throughput).map(([label, row]) => {
-    const ratio = r.ratiosVsBullmq[label]!;
-    return `| ${label} | ${row.inletTcp!.endToEnd} | ${row.inletRest!.endToEnd} | ${row.bullmq!.endToEnd} | **${ratio.tcpEndToEnd}×** | ${row.inletTcp!.processingOnly} | ${row.bullmq!.processingOnly} | ${ratio.tcpProcessingOnly}× |`;
+    const x = r.ratiosVsBullmq[label]!;
+    return `| ${label} | ${cell(row.inletTcp!, e2e)} | ${cell(row.inletRest!, e2e)} | ${cell(row.bullmq!, e2e)} | ${ratioCell(x, (q) => q.tcpEndToEnd, true)} | ${cell(row.inletTcp!, proc)} | ${cell(row.bullmq!, proc)} | ${ratioCell(x, (q) => q.tcpProcessingOnly)} |`;
   });
   const idle = r.idleCommands as Record<string, { firstMinute: number; steadyPerMinute: number; perHour: number }>;
-  const names: Record<string, string> = { inletTcp: "Inlet, Redis TCP", inletRest: "Inlet, Upstash REST", bullmq: "BullMQ 6.7" };
+  const names: Record<string, string> = { inletTcp: "Inlet, Redis TCP", inletRest: "Inlet, Upstash REST", bullmq: `BullMQ ${r.bullmq}` };
   const c1 = r.commandsPerJob["concurrency 1"] ?? {};
   const c8 = r.commandsPerJob["concurrency 8"] ?? {};
   const cmdRows = Object.keys(names).map((k) => `| ${names[k]} | ${c1[k]?.clientSentPerJob} / ${c1[k]?.executedPerJob} | ${c8[k]?.clientSentPerJob} / ${c8[k]?.executedPerJob} | ${idle[k]?.firstMinute} | ${idle[k]?.steadyPerMinute} | ${idle[k]?.perHour} |`);
   return [
     "# Queue benchmark",
     "",
-    `${r.date}, ${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}, one Redis 7 on loopback, everything in one Node process. Produced by \`npm run bench:queue\`.`,
-    `No-op handler; ${r.jobs.tcpAndBullmq} jobs per run for Inlet TCP and BullMQ (${r.jobs.rest} over REST); producer keeps ${PRODUCER_WINDOW} enqueues in flight; BullMQ with removeOnComplete.`,
+    `${r.date}, ${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}, one Redis ${r.redis.version} (${r.redis.mode}) on loopback, everything in one Node process. Produced by \`npm run bench:queue\`.`,
+    `No-op handler; ${r.jobs.tcpAndBullmq} jobs per run for Inlet TCP and BullMQ ${r.bullmq} (${r.jobs.rest} over REST); producer keeps ${PRODUCER_WINDOW} enqueues in flight; BullMQ with removeOnComplete.`,
     "Inlet consumers claim ahead of their free slots as many jobs as two claim round trips take to run (up to 64; with a no-op handler, all 64), carry their acks in the next claim (one script call per batch), and with concurrency above 1 keep a second claim in flight; the last row turns prefetch off. BullMQ fetches the next job as it completes one.",
     "",
     "## Jobs per second",
+    "",
+    `Each row: one warm-up run per system, then ${r.rounds} rounds, each running every system once (end to end, then processing only) in a rotating order. A cell is the median round, followed by every round in the order run; a ratio is the median of the rounds' own ratios (each round's follows), so one slow spell of a shared machine does not decide it.`,
     "",
     "| shape | Inlet TCP e2e | Inlet REST e2e | BullMQ e2e | Inlet TCP / BullMQ | Inlet TCP processing only | BullMQ processing only | ratio |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -1,16 +1,26 @@
 // The claim loop. Claims while there is capacity, plus a few jobs ahead (prefetch) so the next
 // job is at hand when one finishes; acks ride along with the next claim, so a busy consumer
-// spends about one round trip per claim batch. When the queue is empty it blocks on the wake
-// marker (TCP) or backs off (REST). It renews every held job's lease by heartbeat, gives every
-// job a timeout, turns outcomes into ack (processed, skipped) or fail (retry with backoff, then
-// dead-letter), and on stop() releases prefetched jobs at once, finishes running jobs within a
-// grace period, then releases the rest without losing an attempt.
+// spends about one round trip per claim batch. When the queue is empty it waits for work
+// (idle-wait.ts: the wake marker over TCP, backing off over REST). Each concern has its home:
+//   lease-keeper.ts     renews every held job's lease by heartbeat, reports leases lost
+//   prefetch-buffer.ts  jobs claimed ahead of a free slot, handed back when they wait too long
+//   prefetch-size.ts    how many to claim ahead, measured from job and claim times
+//   settle.ts           outcome → ack (processed, skipped) or fail (retry, then dead-letter)
+// This file runs the loop and the jobs: a timeout per job, and on stop() prefetched jobs go back
+// at once, running jobs finish within a grace period, and the rest are released without losing
+// an attempt.
 import type { Claim, Lease, PointerQueue } from "../../src/queue/queue.ts";
+import { DEFAULT_CONCURRENCY, DEFAULT_PREFETCH } from "../config.ts";
 import type { WakeListener } from "../redis/tcp-client.ts";
-import { InletError } from "../domain/errors.ts";
-import { logEvent, type Logger } from "./log.ts";
 import { Batcher } from "./batcher.ts";
+import { InletError } from "../domain/errors.ts";
+import { IdleWait } from "./idle-wait.ts";
+import { LeaseKeeper } from "./lease-keeper.ts";
+import { logEvent, type Logger } from "./log.ts";
+import { PrefetchBuffer } from "./prefetch-buffer.ts";
+import { PrefetchSize } from "./prefetch-size.ts";
 import type { JobOutcome } from "../domain/job.ts";
+import { settle, settlementFor, type HandlerEnding, type SettleContext } from "./settle.ts";
 
 export type JobHandler = (claim: Claim, signal: AbortSignal) => Promise<JobOutcome>;
 
@@ -18,6 +28,7 @@ export interface ConsumerOptions {
   queue: PointerQueue;
   handler: JobHandler;
   log: Logger;
+  /** Jobs run at once (default 8, as the configuration's). */
   concurrency?: number;
   /** At most this many jobs claimed ahead of a free slot (default 64; 0 turns it off), so the
    * next job is at hand when one finishes. How many is measured: enough to keep every slot busy
@@ -35,18 +46,6 @@ export interface ConsumerOptions {
   shutdownGraceMs?: number;
 }
 
-interface Running {
-  claim: Claim;
-  controller: AbortController;
-  done: Promise<void>;
-  /** The handler has finished; the job is being acked or failed. */
-  settling: boolean;
-}
-
-/** How a claim ended: with every job asked for, short (the ready list ran dry), or failed;
- * `probing` before the first claim after a wait has come back. */
-type ClaimStatus = { status: "full" } | { status: "probing" } | { status: "drained"; untilRetryMs: number } | { status: "failed" };
-
 export interface ConsumerCounters {
   claimed: number;
   acked: number;
@@ -57,55 +56,57 @@ export interface ConsumerCounters {
   released: number;
 }
 
-const DEFAULT_PREFETCH = 64;
-/** Weight of the newest sample in the running averages of job time and claim round trip. */
-const EWMA_WEIGHT = 0.2;
-const ewma = (average: number | undefined, sample: number) => (average === undefined ? sample : average + EWMA_WEIGHT * (sample - average));
+/** A job handed to the handler. */
+interface Running {
+  claim: Claim;
+  controller: AbortController;
+  done: Promise<void>;
+  /** working: the handler runs. settling: it has finished and the job is being acked or failed.
+   * released: given back at shutdown while working, so it is not settled. */
+  phase: "working" | "settling" | "released";
+}
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** How a claim ended: with every job asked for, short (the ready list ran dry), or failed;
+ * `probing` before the first claim after a wait has come back. */
+type ClaimStatus = { status: "full" } | { status: "probing" } | { status: "drained"; untilRetryMs: number } | { status: "failed" };
+
+/** Everything the claim loop decides by. */
+interface LoopState {
+  /** Jobs whose handler is still at work. A job stops counting once it is being acked, so the
+   * next claim goes out alongside the ack instead of after it. */
+  working: number;
+  /** Claims sent and not back yet, and the jobs they asked for. */
+  claimsOut: number;
+  requested: number;
+  readonly inFlight: Set<Promise<ClaimStatus>>;
+  /** How the last claim to come back ended. */
+  last: ClaimStatus;
+  /** Jobs claimed since the loop last waited for work. */
+  claimedSinceIdle: number;
+  /** The loop was woken by a 'ready' wake: the next claim passes it on while work remains. */
+  woken: boolean;
+  /** Wakes the loop while it waits for room or for a claim to come back. */
+  poke: (() => void) | undefined;
+}
 
 export class Consumer {
   readonly counters: ConsumerCounters = { claimed: 0, acked: 0, skipped: 0, retried: 0, deadLettered: 0, stale: 0, released: 0 };
   readonly #o: Required<Omit<ConsumerOptions, "wake">> & { wake: WakeListener | undefined };
   readonly #running = new Map<string, Running>();
-  /** Jobs whose handler is still at work; a job stops counting once it is being acked, so the
-   * next claim goes out alongside the ack instead of after it. */
-  #working = 0;
-  /** Prefetched jobs waiting for a slot, in claim order. */
-  #waiting: { claim: Claim; since: number; leaseUntil: number }[] = [];
-  #waitCheck: NodeJS.Timeout | undefined;
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
-  readonly #released = new Set<string>();
-  /** Wakes a claim loop waiting for room or for a claim to come back. */
-  #poke: (() => void) | undefined;
-  /** Claims in flight, the jobs they asked for, and how the last one to come back ended. */
-  #claimsOut = 0;
-  #requested = 0;
-  readonly #inFlight = new Set<Promise<ClaimStatus>>();
-  #lastClaim: ClaimStatus = { status: "probing" };
-  /** Jobs claimed since the loop last waited for work. */
-  #claimedSinceIdle = 0;
-  /** Running averages (ms) of a job's handler time and of a claim's round trip. */
-  #jobMs: number | undefined;
-  #claimMs: number | undefined;
-  #loop: Promise<void> | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #leases: LeaseKeeper;
+  readonly #prefetched: PrefetchBuffer;
+  readonly #prefetchSize: PrefetchSize;
+  readonly #idle: IdleWait;
+  readonly #settleContext: SettleContext;
+  readonly #loop: LoopState = { working: 0, claimsOut: 0, requested: 0, inFlight: new Set(), last: { status: "probing" }, claimedSinceIdle: 0, woken: false, poke: undefined };
+  #loopDone: Promise<void> | undefined;
 
   constructor(options: ConsumerOptions) {
     const ttl = options.queue.settings.claimTtlMs;
     this.#o = {
-      concurrency: 4,
+      concurrency: DEFAULT_CONCURRENCY,
       jobTimeoutMs: Math.max(1000, ttl * 5),
       heartbeatMs: Math.max(50, Math.floor(ttl / 3)),
       shutdownGraceMs: 25_000,
@@ -114,7 +115,23 @@ export class Consumer {
       prefetch: Math.max(0, options.prefetch ?? DEFAULT_PREFETCH),
       wake: options.wake,
     };
-    this.#acks = new Batcher((leases) => this.#o.queue.ack(leases));
+    const { queue, log, concurrency } = this.#o;
+    this.#acks = new Batcher((leases) => queue.ack(leases));
+    this.#leases = new LeaseKeeper({ queue, log, intervalMs: this.#o.heartbeatMs, onLost: (claim) => this.#leaseLost(claim) });
+    this.#prefetched = new PrefetchBuffer({
+      maxWaitMs: this.#o.prefetchWaitMs,
+      giveBack: (claims) => void this.#giveBack(claims).catch((error: unknown) => this.#releaseFailed(error)),
+    });
+    this.#prefetchSize = new PrefetchSize(this.#o.prefetch, concurrency);
+    this.#idle = new IdleWait({ blockSeconds: queue.settings.blockSeconds, idleMaxSeconds: queue.settings.idleMaxSeconds, wake: this.#o.wake, signal: this.#stopping.signal });
+    this.#settleContext = {
+      ack: (lease) => this.#acks.add(lease),
+      fail: (lease, failure) => queue.fail(lease, failure),
+      counters: this.counters,
+      log,
+      ids: (claim) => this.#ids(claim),
+      stale: (claim, operation) => this.#stale(claim, operation),
+    };
   }
 
   get active(): number {
@@ -122,9 +139,9 @@ export class Consumer {
   }
 
   start(): void {
-    if (this.#loop) return;
-    this.#heartbeat = setInterval(() => void this.#renew(), this.#o.heartbeatMs);
-    this.#loop = this.#claimLoop().catch((error: unknown) => {
+    if (this.#loopDone) return;
+    this.#leases.start();
+    this.#loopDone = this.#claimLoop().catch((error: unknown) => {
       this.#acks.resume();
       this.#o.log.error({ event: "inbound_email_consumer_crashed", err: error }, "claim loop failed");
       throw error;
@@ -135,121 +152,99 @@ export class Consumer {
   async stop(): Promise<void> {
     this.#stopping.abort();
     this.#o.wake?.close();
-    this.#wakeLoop(); // a loop waiting for a free slot stops waiting
-    await this.#loop?.catch(() => undefined);
+    this.#pokeLoop(); // a loop waiting for a free slot stops waiting
+    await this.#loopDone?.catch(() => undefined);
     this.#acks.resume();
     // Prefetched jobs never started: give them back now, for another consumer to take.
-    clearTimeout(this.#waitCheck);
-    await this.#giveBack(this.#waiting.splice(0).map((w) => w.claim)).catch((error: unknown) => this.#releaseFailed(error));
+    await this.#giveBack(this.#prefetched.close()).catch((error: unknown) => this.#releaseFailed(error));
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, this.#o.shutdownGraceMs)))]);
     clearTimeout(timer);
     // Jobs still at work after the grace period go back to the queue; jobs already being acked finish.
-    const leftovers = [...this.#running.values()].filter((r) => !r.settling);
-    leftovers.forEach((r) => {
-      this.#released.add(r.claim.jobId);
+    const leftovers = [...this.#running.values()].filter((r) => r.phase === "working");
+    for (const r of leftovers) {
+      r.phase = "released";
       r.controller.abort(new InletError("shutdown", "consumer shutting down", { disposition: "retry" }));
-    });
-    await this.#giveBack(leftovers.map((r) => r.claim));
-    await all();
-    clearInterval(this.#heartbeat);
-  }
-
-  #releaseFailed(error: unknown): void {
-    this.#o.log.warn({ event: "inbound_email_queue_release_error", err: error }, "could not give jobs back; their leases will expire and reclaim will retry them");
-  }
-
-  /** Release jobs to the queue without counting an attempt. */
-  async #giveBack(claims: Claim[]): Promise<void> {
-    if (claims.length === 0) return;
-    const released = await this.#o.queue.release(claims);
-    claims.forEach((claim, i) => {
-      if (!released[i]) return;
-      this.counters.released++;
-      logEvent(this.#o.log, "inbound_email_queue_release", this.#ids(claim));
-    });
+    }
+    try {
+      await this.#giveBack(leftovers.map((r) => r.claim));
+      await all();
+    } finally {
+      this.#leases.stop();
+    }
   }
 
   async #claimLoop(): Promise<void> {
-    const { queue, concurrency, wake } = this.#o;
-    const { blockSeconds, idleMaxSeconds } = queue.settings;
+    const { concurrency } = this.#o;
+    const loop = this.#loop;
     // With room for more than one job running at once, claims go out in halves and a second
     // one may be in flight with the first: Redis runs one while this process works through the
     // other's jobs, instead of each waiting for the other. (At concurrency 1 one claim at a
     // time keeps jobs in claim order over REST, whose requests may overtake each other.)
     const pipelined = concurrency > 1;
-    let idleSeconds = blockSeconds;
-    let woken = false;
     while (!this.#stopping.signal.aborted) {
-      const last = this.#lastClaim;
-      if (this.#claimsOut === 0 && (last.status === "drained" || last.status === "failed")) {
-        // The last claim found the ready list empty, or failed. Wait for work (a wake, a retry
-        // coming due, or the idle bound), or back off; acks that come up meanwhile go out alone.
-        // Back from waiting, one claim probes before a second one joins it.
-        this.#acks.resume();
-        this.#lastClaim = { status: "probing" };
-        const claimedThisRound = this.#claimedSinceIdle;
-        this.#claimedSinceIdle = 0;
-        if (last.status === "failed") {
-          await sleep(idleSeconds * 1000, this.#stopping.signal);
-          idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
-          continue;
-        }
-        // Work came in since the last wait: poll again soon.
-        if (claimedThisRound > 0) idleSeconds = blockSeconds;
-        const waitMs = Math.min(idleSeconds * 1000, last.untilRetryMs);
-        if (wake) {
-          const event = await wake.wait(Math.max(0.01, waitMs / 1000)).catch(() => undefined);
-          if (event?.member === "ready") woken = true;
-          else if (event?.member === "delayed") {
-            const ms = event.at - Date.now();
-            if (ms > 0) await sleep(Math.min(ms, idleMaxSeconds * 1000), this.#stopping.signal);
-          }
-          idleSeconds = event ? blockSeconds : Math.min(idleMaxSeconds, idleSeconds * 2);
-        } else {
-          await sleep(waitMs, this.#stopping.signal);
-          idleSeconds = Math.min(idleMaxSeconds, idleSeconds * 2);
-        }
+      const last = loop.last;
+      if (loop.claimsOut === 0 && (last.status === "drained" || last.status === "failed")) {
+        await this.#waitForWork(last);
         continue;
       }
-      const capacity = concurrency + this.#prefetchTarget();
+      const capacity = concurrency + this.#prefetchSize.target();
       const batch = pipelined ? Math.ceil(capacity / 2) : capacity;
-      const free = capacity - this.#working - this.#waiting.length - this.#requested;
-      const send = this.#claimsOut === 0 ? free > 0 : pipelined && this.#claimsOut < 2 && last.status === "full" && free >= batch;
+      const free = capacity - loop.working - this.#prefetched.size - loop.requested;
+      const send = loop.claimsOut === 0 ? free > 0 : pipelined && loop.claimsOut < 2 && last.status === "full" && free >= batch;
       if (!send) {
         // More jobs held than the (re-measured) prefetch allows: a finishing job frees no room
         // for a claim to carry its ack, so acks go out on their own until there is room again.
-        if (this.#claimsOut === 0 && free < 0) this.#acks.resume();
-        await new Promise<void>((resolve) => (this.#poke = resolve));
+        if (loop.claimsOut === 0 && free < 0) this.#acks.resume();
+        await new Promise<void>((resolve) => (loop.poke = resolve));
         // Let the jobs finishing in this same turn finish too: one claim then refills (and acks) them all.
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
-      const count = Math.min(free, batch);
-      this.#claimsOut++;
-      this.#requested += count;
-      const wokenSent = woken;
-      woken = false;
-      const claimed = this.#claim(count, wokenSent);
-      this.#inFlight.add(claimed);
-      void claimed.then((status) => {
-        this.#inFlight.delete(claimed);
-        this.#claimsOut--;
-        this.#requested -= count;
-        this.#lastClaim = status;
-        if (status.status === "full") idleSeconds = blockSeconds;
-        // The wake marker this claim was to pass on is still owed.
-        if (status.status === "failed" && wokenSent) woken = true;
-        this.#wakeLoop();
-      });
+      this.#sendClaim(Math.min(free, batch));
     }
-    await Promise.all(this.#inFlight);
+    await Promise.all(loop.inFlight);
+  }
+
+  /** The last claim found the ready list empty, or failed. Wait for work (a wake, a retry coming
+   * due, or the idle bound), or back off; acks that come up meanwhile go out alone. Back from
+   * waiting, one claim probes before a second one joins it. */
+  async #waitForWork(last: Extract<ClaimStatus, { status: "drained" | "failed" }>): Promise<void> {
+    const loop = this.#loop;
+    this.#acks.resume();
+    loop.last = { status: "probing" };
+    const claimedThisRound = loop.claimedSinceIdle;
+    loop.claimedSinceIdle = 0;
+    if (last.status === "failed") return this.#idle.afterFailure();
+    // Work came in since the last wait: poll again soon.
+    if (claimedThisRound > 0) this.#idle.reset();
+    if (await this.#idle.forWork(last.untilRetryMs)) loop.woken = true;
+  }
+
+  #sendClaim(count: number): void {
+    const loop = this.#loop;
+    loop.claimsOut++;
+    loop.requested += count;
+    const woken = loop.woken;
+    loop.woken = false;
+    const claimed = this.#claim(count, woken);
+    loop.inFlight.add(claimed);
+    void claimed.then((status) => {
+      loop.inFlight.delete(claimed);
+      loop.claimsOut--;
+      loop.requested -= count;
+      loop.last = status;
+      if (status.status === "full") this.#idle.reset();
+      // The wake marker this claim was to pass on is still owed.
+      if (status.status === "failed" && woken) loop.woken = true;
+      this.#pokeLoop();
+    });
   }
 
   /** One claim of `count` jobs, carrying the acks waiting to go out. Never rejects. */
   async #claim(count: number, woken: boolean): Promise<ClaimStatus> {
-    const { queue } = this.#o;
+    const { queue, concurrency } = this.#o;
     // Acks that come up while this claim is out wait for the next one (or go out on their own
     // when the loop goes idle: resume()).
     const acks = this.#acks.take();
@@ -259,8 +254,8 @@ export class Consumer {
     let result;
     try {
       result = await queue.claim({ count, woken, ack: acks.map((a) => a.item) });
-      this.#claimMs = ewma(this.#claimMs, performance.now() - started);
-      this.#claimedSinceIdle += result.claims.length;
+      this.#prefetchSize.claimTook(performance.now() - started);
+      this.#loop.claimedSinceIdle += result.claims.length;
       const acked = result.acked;
       acks.forEach((a, i) => a.resolve(acked[i] === true));
     } catch (error) {
@@ -270,9 +265,11 @@ export class Consumer {
       this.#o.log.warn({ event: "inbound_email_queue_claim_error", err: error }, "claim failed; backing off");
       return { status: "failed" };
     }
+    const leaseUntil = sentAt + queue.settings.claimTtlMs;
     for (const claim of result.claims) {
-      if (this.#working < this.#o.concurrency) this.#run(claim);
-      else this.#wait(claim, sentAt + queue.settings.claimTtlMs);
+      this.#leases.track(claim, leaseUntil);
+      if (this.#loop.working < concurrency) this.#run(claim);
+      else this.#prefetched.push(claim);
     }
     for (const rejected of result.rejected) {
       this.counters.deadLettered++;
@@ -284,17 +281,85 @@ export class Consumer {
     return { status: "drained", untilRetryMs };
   }
 
-  /** Jobs to hold beyond the running ones (see `prefetch`): until a job has run, one. */
-  #prefetchTarget(): number {
-    const { prefetch, concurrency } = this.#o;
-    if (prefetch === 0 || this.#jobMs === undefined || this.#claimMs === undefined) return Math.min(prefetch, 1);
-    const needed = Math.ceil((2 * concurrency * this.#claimMs) / Math.max(this.#jobMs, 0.001));
-    return Math.max(1, Math.min(prefetch, needed));
+  #run(claim: Claim): void {
+    const { handler, jobTimeoutMs, log } = this.#o;
+    const controller = new AbortController();
+    const startedAt = Date.now();
+    const started = performance.now();
+    this.counters.claimed++;
+    this.#loop.working++;
+    if (log.isLevelEnabled("info")) logEvent(log, "inbound_email_queue_consume_start", this.#ids(claim));
+    const timer = setTimeout(() => controller.abort(new InletError("job_timeout", `job exceeded ${jobTimeoutMs} ms`, { disposition: "retry" })), jobTimeoutMs);
+    const running: Running = { claim, controller, done: Promise.resolve(), phase: "working" };
+    running.done = (async () => {
+      let ending: HandlerEnding;
+      try {
+        ending = { outcome: await raceAbort(handler(claim, controller.signal), controller.signal) };
+      } catch (failure) {
+        ending = { failure };
+      } finally {
+        clearTimeout(timer);
+        this.#prefetchSize.jobTook(performance.now() - started);
+        this.#freeSlot();
+      }
+      if (running.phase === "released") return; // given back at shutdown: the queue has it again
+      running.phase = "settling";
+      await settle(claim, settlementFor(ending), startedAt, this.#settleContext);
+    })()
+      .catch((error: unknown) => log.error({ event: "inbound_email_queue_settle_error", jobId: claim.jobId, err: error }, "could not settle job; its lease will expire and reclaim will retry it"))
+      .finally(() => {
+        this.#leases.untrack(claim);
+        // The same job may have been reclaimed and claimed again meanwhile: leave that run be.
+        if (this.#running.get(claim.jobId) === running) this.#running.delete(claim.jobId);
+      });
+    this.#running.set(claim.jobId, running);
   }
 
-  #wakeLoop(): void {
-    const poke = this.#poke;
-    this.#poke = undefined;
+  /** A slot is free: start the prefetched job that waited longest, unless its lease may have
+   * lapsed (renewals failing), since then it may be someone else's. */
+  #freeSlot(): void {
+    this.#loop.working--;
+    if (!this.#stopping.signal.aborted) {
+      const margin = Date.now() + this.#o.heartbeatMs;
+      let next = this.#prefetched.shift();
+      while (next && this.#leases.leaseUntil(next) <= margin) {
+        this.#leases.untrack(next);
+        this.#stale(next, "start");
+        next = this.#prefetched.shift();
+      }
+      if (next) this.#run(next);
+    }
+    this.#pokeLoop();
+  }
+
+  /** The queue handed the job on: a prefetched job never starts, a running one stops (it may
+   * have started since the renewal went out). */
+  #leaseLost(claim: Claim): void {
+    this.#prefetched.remove(claim);
+    const running = this.#running.get(claim.jobId);
+    if (running?.claim === claim) running.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
+    this.#pokeLoop();
+  }
+
+  /** Release jobs to the queue without counting an attempt. */
+  async #giveBack(claims: Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    for (const claim of claims) this.#leases.untrack(claim);
+    const released = await this.#o.queue.release(claims);
+    claims.forEach((claim, i) => {
+      if (!released[i]) return;
+      this.counters.released++;
+      logEvent(this.#o.log, "inbound_email_queue_release", this.#ids(claim));
+    });
+  }
+
+  #releaseFailed(error: unknown): void {
+    this.#o.log.warn({ event: "inbound_email_queue_release_error", err: error }, "could not give jobs back; their leases will expire and reclaim will retry them");
+  }
+
+  #pokeLoop(): void {
+    const poke = this.#loop.poke;
+    this.#loop.poke = undefined;
     poke?.();
   }
 
@@ -302,140 +367,10 @@ export class Consumer {
     return { jobId: claim.jobId, provider: claim.job.provider, tenantId: claim.job.tenantId, providerId: claim.job.providerId, attempt: claim.delivery };
   }
 
-  #run(claim: Claim): void {
-    const controller = new AbortController();
-    const startedAt = Date.now();
-    const started = performance.now();
-    this.counters.claimed++;
-    this.#working++;
-    if (this.#o.log.isLevelEnabled("info")) logEvent(this.#o.log, "inbound_email_queue_consume_start", this.#ids(claim));
-    const timer = setTimeout(() => controller.abort(new InletError("job_timeout", `job exceeded ${this.#o.jobTimeoutMs} ms`, { disposition: "retry" })), this.#o.jobTimeoutMs);
-    const running: Running = { claim, controller, done: Promise.resolve(), settling: false };
-    running.done = (async () => {
-      let outcome: JobOutcome | undefined;
-      let failure: unknown;
-      try {
-        outcome = await raceAbort(this.#o.handler(claim, controller.signal), controller.signal);
-      } catch (error) {
-        failure = error;
-      } finally {
-        clearTimeout(timer);
-        this.#jobMs = ewma(this.#jobMs, performance.now() - started);
-        this.#freeSlot();
-      }
-      if (this.#released.has(claim.jobId)) return; // given back at shutdown: the queue has it again
-      running.settling = true;
-      await this.#settle(claim, startedAt, outcome, failure);
-    })()
-      .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_queue_settle_error", jobId: claim.jobId, err: error }, "could not settle job; its lease will expire and reclaim will retry it"))
-      .finally(() => {
-        // The same job may have been reclaimed and claimed again meanwhile: leave that run be.
-        if (this.#running.get(claim.jobId) !== running) return;
-        this.#running.delete(claim.jobId);
-        this.#released.delete(claim.jobId);
-      });
-    this.#running.set(claim.jobId, running);
-  }
-
-  /** `leaseUntil` by this process's clock, counted from when the claim or renewal was sent. */
-  #wait(claim: Claim, leaseUntil: number): void {
-    this.#waiting.push({ claim, since: Date.now(), leaseUntil });
-    this.#waitCheck ??= setTimeout(() => void this.#returnStale(), this.#o.prefetchWaitMs);
-  }
-
-  /** Prefetched jobs stuck behind slow ones go back to the queue, for a consumer with room. */
-  async #returnStale(): Promise<void> {
-    this.#waitCheck = undefined;
-    const limit = Date.now() - this.#o.prefetchWaitMs;
-    const stale = this.#waiting.filter((w) => w.since <= limit);
-    // The loop is not woken: these go back because the slots are busy, and claiming in their
-    // place would only hold other jobs back the same way.
-    this.#waiting = this.#waiting.filter((w) => w.since > limit);
-    const oldest = this.#waiting[0];
-    if (oldest) this.#waitCheck = setTimeout(() => void this.#returnStale(), Math.max(1, oldest.since + this.#o.prefetchWaitMs - Date.now()));
-    await this.#giveBack(stale.map((w) => w.claim)).catch((error: unknown) => this.#releaseFailed(error));
-  }
-
-  #freeSlot(): void {
-    this.#working--;
-    if (!this.#stopping.signal.aborted) {
-      // A prefetched job whose lease may have lapsed (renewals failing) may be someone else's.
-      const margin = Date.now() + this.#o.heartbeatMs;
-      let next = this.#waiting.shift();
-      while (next && next.leaseUntil <= margin) {
-        this.#stale(next.claim, "start");
-        next = this.#waiting.shift();
-      }
-      if (next) this.#run(next.claim);
-    }
-    this.#wakeLoop();
-  }
-
-  async #settle(claim: Claim, startedAt: number, outcome: JobOutcome | undefined, failure: unknown): Promise<void> {
-    const { queue, log } = this.#o;
-    const fields = () => ({ ...this.#ids(claim), durationMs: Date.now() - startedAt });
-    const error = failure === undefined ? undefined : failure instanceof InletError ? failure : new InletError("unexpected_error", errorMessage(failure), { disposition: "retry", cause: failure });
-
-    if (outcome || error?.disposition === "skip") {
-      const reason = outcome?.outcome === "skipped" ? outcome.reason : error?.code;
-      const acked = await this.#acks.add(claim);
-      if (!acked) return this.#stale(claim, "ack");
-      if (reason) {
-        this.counters.skipped++;
-        logEvent(log, "inbound_email_queue_skip", { ...fields(), outcome: "skipped", reason });
-      } else {
-        this.counters.acked++;
-        logEvent(log, "inbound_email_queue_ack", { ...fields(), outcome: "processed", messages: outcome?.outcome === "processed" ? outcome.messages.length : 0 });
-      }
-      return;
-    }
-    if (!error) return;
-    const result = await queue.fail(claim, { error: error.code, permanent: error.disposition === "dead_letter", ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }) });
-    if (result.status === "stale") return this.#stale(claim, "fail");
-    // Retries and dead letters are worth a line at any level.
-    if (result.status === "retry") {
-      this.counters.retried++;
-      logEvent(log, "inbound_email_queue_retry", { ...fields(), outcome: "retry", reason: error.code, retryAt: new Date(result.dueAt).toISOString() }, "warn");
-    } else {
-      this.counters.deadLettered++;
-      logEvent(log, "inbound_email_queue_dlq", { ...fields(), outcome: "dead_letter", reason: error.code, attempts: result.attempts }, "error");
-    }
-  }
-
-  #stale(claim: Claim, what: string): void {
+  #stale(claim: Claim, operation: "start" | "ack" | "fail"): void {
     this.counters.stale++;
-    this.#o.log.warn({ event: "inbound_email_queue_stale_lease", ...this.#ids(claim), operation: what }, "lease lost before the job finished; the queue already handed the job on");
+    this.#o.log.warn({ event: "inbound_email_queue_stale_lease", ...this.#ids(claim), operation }, "lease lost before the job finished; the queue already handed the job on");
   }
-
-  async #renew(): Promise<void> {
-    const running = [...this.#running.values()];
-    const waiting = this.#waiting.map((w) => w.claim);
-    if (running.length + waiting.length === 0) return;
-    const sentAt = Date.now();
-    try {
-      const { renewed } = await this.#o.queue.renew([...running.map((r) => r.claim), ...waiting]);
-      renewed.forEach((ok, i) => {
-        if (ok) {
-          const entry = i >= running.length ? this.#waiting.find((w) => w.claim === waiting[i - running.length]) : undefined;
-          if (entry) entry.leaseUntil = sentAt + this.#o.queue.settings.claimTtlMs;
-          return;
-        }
-        // The lease is someone else's now: a prefetched job never starts, a running one stops
-        // (it may have started since the renewal went out).
-        const claim = i < running.length ? running[i]!.claim : waiting[i - running.length]!;
-        this.#waiting = this.#waiting.filter((w) => w.claim !== claim);
-        this.#wakeLoop();
-        const r = this.#running.get(claim.jobId);
-        if (r?.claim === claim) r.controller.abort(new InletError("lease_lost", "lease expired and was reclaimed", { disposition: "retry" }));
-      });
-    } catch (error) {
-      this.#o.log.warn({ event: "inbound_email_queue_renew_error", err: error }, "lease renewal failed; will try again");
-    }
-  }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Resolve with the promise, or reject as soon as the signal aborts (the work may go on, fenced). */

@@ -21,7 +21,7 @@ export const migrations: { version: number; name: string; sql: string }[] = [
         -- outside the database; the consumer resolves references when it reads the row.
         credentials jsonb NOT NULL,
         -- Gmail history id and watch expiry, IMAP UIDVALIDITY and last UID, Graph subscription id,
-        -- expiry and clientState: see MailboxCursors in consumer/runtime/handler.ts.
+        -- expiry and clientState: see MailboxCursors in consumer/domain/mailbox.ts.
         cursors jsonb NOT NULL DEFAULT '{}'::jsonb,
         bulk_mail_opens_tickets boolean NOT NULL DEFAULT false,
         status text NOT NULL DEFAULT 'active',

@@ -2,6 +2,7 @@
 // processing-with-lease, dead-letter, or acked; reclaim repairs what a crash leaves behind.
 import { afterEach, describe, expect, it } from "vitest";
 import type { PointerQueue } from "../../../src/queue/queue.ts";
+import { scripts } from "../../../src/queue/scripts.generated.ts";
 import { imapJob, locate, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
 
 const TTL = 100;
@@ -71,6 +72,17 @@ describe.each(transports)("crash safety over %s", (transport) => {
     const next = (await q.queue.claim({ count: 2 })).claims;
     expect(next.map((c) => c.jobId)).toEqual([id, other]);
     expect(next[0]!.delivery).toBe(1);
+  });
+
+  it.runIf(transport === "tcp")("a release whose arguments are not whole pairs writes nothing", async () => {
+    q = testQueue(transport);
+    const id = await oneJob(q.queue);
+    const claim = (await q.queue.claim()).claims[0]!;
+    const { keys } = q.settings;
+    const call = q.redis.eval(scripts.release.source, 5, keys.inflight, keys.processing, keys.lease, keys.ready, keys.wake, claim.jobId, claim.token, "dangling-job-id");
+    await expect(call).rejects.toThrow(/pairs/);
+    await expectOnePlace(id, "processing");
+    expect(await q.redis.llen(keys.ready)).toBe(0);
   });
 
   it("a processing entry without lease or inflight record (written by hand) is repaired", async () => {

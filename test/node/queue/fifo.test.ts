@@ -49,6 +49,27 @@ describe.each(transports)("FIFO over %s", (transport) => {
     expect(retried.job.lastError).toBe("imap_timeout");
   });
 
+  it("released jobs go back to the front of the line in the order they were claimed (a batch of 10)", async () => {
+    q = testQueue(transport);
+    const { jobs } = await q.queue.enqueue(Array.from({ length: 12 }, (_, i) => ({ job: imapJob(i + 1) })));
+    const ids = jobs.map((j) => j.jobId);
+    const { claims } = await q.queue.claim({ count: 10 });
+    expect(claims.map((c) => c.jobId)).toEqual(ids.slice(0, 10));
+    expect(await q.queue.release(claims)).toEqual(claims.map(() => true));
+    const again = await q.queue.claim({ count: 12 });
+    expect(again.claims.map((c) => c.jobId)).toEqual(ids);
+    expect(again.claims.every((c) => c.delivery === 1)).toBe(true);
+  });
+
+  it("a release that names a lease twice gives the job back once", async () => {
+    q = testQueue(transport);
+    const { jobs } = await q.queue.enqueue([1, 2].map((uid) => ({ job: imapJob(uid) })));
+    const [a, b] = (await q.queue.claim({ count: 2 })).claims;
+    expect(await q.queue.release([a!, b!, a!])).toEqual([true, true, false]);
+    expect(await q.redis.llen(q.settings.keys.ready)).toBe(2);
+    expect((await q.queue.claim({ count: 3 })).claims.map((c) => c.jobId)).toEqual(jobs.map((j) => j.jobId));
+  });
+
   it("refuses a payload with email content in it", async () => {
     q = testQueue(transport);
     const withBody = { ...imapJob(1), pointer: { mailbox: "INBOX", uidValidity: "42", uid: 1, subject: "Invoice" } };
