@@ -11,6 +11,7 @@ const alternation = (phrases: readonly string[]) => phrases.map((p) => p.replace
 export const DELAY_SUBJECT_PHRASES = [
   "Delayed Mail", // Postfix: "Delayed Mail (still being retried)"
   "Delivery Status Notification (Delay)", // Gmail, Amazon SES
+  "Delivery status notification: delay", // OpenSMTPD
   "Delivery delayed", // Exchange, Exchange Online, Outlook.com: "Delivery delayed:"
   "Warning: could not send message", // Sendmail: "Warning: could not send message for past 4 hours"
   "Delivery Notification: Delivery has been delayed", // Oracle/Sun Messaging Server (older iCloud)
