@@ -8,7 +8,7 @@
 //     has a character there, so nothing turns into U+FFFD) and written back as UTF-8;
 //   - a UTF-7 encoded word becomes the same text as a UTF-8 encoded word.
 // Bodies are never touched: their charset is declared and postal-mime decodes them.
-import { isUtf8 } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { scanStructure, type MimePart } from "./structure.ts";
 import { decodeUtf7 } from "./utf7.ts";
 
