@@ -134,6 +134,27 @@ export const migrations: { version: number; name: string; sql: string }[] = [
   },
 ];
 
+/** A migration's statements: split where a line ends in a semicolon, except inside a
+ * dollar-quoted body ($$ … $$ or $tag$ … $tag$), so a function body can span lines. */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  let quote: string | undefined;
+  for (const line of sql.split("\n")) {
+    current.push(line);
+    for (const [tag] of line.matchAll(/\$[A-Za-z_]*\$/g)) {
+      if (quote === undefined) quote = tag;
+      else if (tag === quote) quote = undefined;
+    }
+    if (quote === undefined && /;\s*$/.test(line)) {
+      statements.push(current.join("\n").replace(/;\s*$/, "").trim());
+      current = [];
+    }
+  }
+  statements.push(current.join("\n").trim());
+  return statements.filter(Boolean);
+}
+
 const LOCK_KEY = 727_101; // any constant shared by every Inlet process
 
 /** Apply what is missing (up to `upTo`, for an upgrade test). The advisory lock comes first, before even creating schema_migrations:
@@ -146,7 +167,7 @@ export async function migrate(db: Db, options: { upTo?: number } = {}): Promise<
     const done: number[] = [];
     for (const m of migrations) {
       if (applied.has(m.version) || m.version > (options.upTo ?? Infinity)) continue;
-      for (const statement of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
       await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
       done.push(m.version);
     }
