@@ -1,6 +1,6 @@
 // Processing: a resolved message becomes exactly one ticket, comment or internal note, or a
 // deterministic skip. Steps: the mailbox's settings (cached) → size limit → parse → classify →
-// one SQL statement that threads, claims the identity and writes every effect (apply.ts). A crash
+// one SQL call that threads, decides, claims the identity and writes every effect (apply.ts). A crash
 // before commit leaves nothing, so the redelivered message is applied again; after commit a
 // redelivery finds the claim and reports the same outcome (`duplicate`, or the same skip reason).
 import type { MessageProcessor, ProcessOutcome, ResolvedMessage } from "../runtime/handler.ts";
@@ -9,12 +9,12 @@ import { classify } from "../mime/classify.ts";
 import { parseMessage } from "../mime/parse.ts";
 import { stripQuotedReply } from "../mime/quoted-reply.ts";
 import type { Db } from "../store/db.ts";
-import { applyMessage, previousOutcome, type Applied, type ApplyInput } from "./apply.ts";
+import { applyMessage, type Applied, type ApplyInput } from "./apply.ts";
 import { KnownSenders } from "./known-senders.ts";
 import { droppedAttachmentsNote, splitAttachments } from "./attachments.ts";
 import { messageIdentity } from "./identity.ts";
 import { mailboxSettingsReader } from "./mailbox-settings.ts";
-import { DEFAULT_TICKET_TOKEN, messageIdsToRemember, threadKeys } from "./threading.ts";
+import { DEFAULT_TICKET_TOKEN, threadKeys } from "./threading.ts";
 
 export { messageIdentity } from "./identity.ts";
 export { DEFAULT_TICKET_TOKEN } from "./threading.ts";
@@ -37,7 +37,7 @@ export interface ProcessorOptions {
 
 export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };
 
-const NOTHING = { subject: "", author: undefined, body: { text: "", fullText: "", html: null, messageId: null }, documents: [], messageIds: [], note: undefined } as const;
+const NOTHING = { subject: "", author: undefined, body: { text: "", fullText: "", html: null, messageId: null }, documents: [], note: undefined } as const;
 
 export function createProcessor(options: ProcessorOptions): MessageProcessor {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -71,56 +71,50 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
 
   async function apply(input: ApplyInput): Promise<ProcessOutcome> {
     const applied = await applyKnowingSender(input);
-    if (!applied.claimed) return previousOutcome(db, input.tenantId, input.identity);
+    // A redelivery reports the same skip, or the effect it had as a duplicate.
     if (applied.status === "skipped") return { outcome: "skipped", reason: applied.reason ?? "skipped" };
     return {
       outcome: "processed",
-      effect: applied.status,
-      ticketId: String(applied.ticketId),
+      effect: applied.claimed ? applied.status : "duplicate",
+      ...(applied.ticketId !== null ? { ticketId: String(applied.ticketId) } : {}),
       ...(applied.commentId !== null ? { commentId: String(applied.commentId) } : {}),
     };
   }
 
-  return {
-    async process(message: ResolvedMessage): Promise<ProcessOutcome> {
-      const settings = await settingsOf(message.providerId);
-      // The mailbox was disconnected after the notification: nothing to apply it to.
-      if (!settings) return { outcome: "skipped", reason: "provider_not_found" };
-      if (settings.tenantId !== message.tenantId || settings.kind !== message.provider) {
-        throw permanent("provider_mismatch", `message names tenant ${message.tenantId} / ${message.provider}, the provider row says ${settings.tenantId} / ${settings.kind}`);
-      }
-      const base = { tenantId: message.tenantId, provider: message.provider, providerId: message.providerId, providerMessageId: message.providerMessageId };
+  async function processMessage(message: ResolvedMessage): Promise<ProcessOutcome> {
+    const settings = await settingsOf(message.providerId);
+    // The mailbox was disconnected after the notification: nothing to apply it to.
+    if (!settings) return { outcome: "skipped", reason: "provider_not_found" };
+    if (settings.tenantId !== message.tenantId || settings.kind !== message.provider) {
+      throw permanent("provider_mismatch", `message names tenant ${message.tenantId} / ${message.provider}, the provider row says ${settings.tenantId} / ${settings.kind}`);
+    }
+    const base = { tenantId: message.tenantId, provider: message.provider, providerId: message.providerId, providerMessageId: message.providerMessageId };
 
-      if (message.raw.byteLength > limits.maxMessageBytes) {
-        // Not parsed, so keyed on the provider's id: the same skip for every redelivery.
-        const thread = { messageIds: [], ticketNumber: undefined };
-        return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, rule: { skipReason: "message_too_large", autoReply: false, bulkBlocked: false } });
-      }
+    if (message.raw.byteLength > limits.maxMessageBytes) {
+      // Not parsed, so keyed on the provider's id: the same skip for every redelivery.
+      const thread = { messageIds: [], ticketNumber: undefined };
+      return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, classification: "message_too_large", bulk: false, bulkOpensTickets: settings.bulkMailOpensTickets });
+    }
 
-      const parsed = await parseMessage(message.raw);
-      const verdict = classify(parsed, settings.ownAddresses);
-      const { kept, dropped } = splitAttachments(parsed.attachments, limits.maxAttachmentBytes);
-      return apply({
-        ...base,
-        identity: messageIdentity(parsed.messageId, message),
-        thread: threadKeys(parsed, token),
-        rule: {
-          // Loops and bounces never touch a ticket.
-          ...(verdict.classification === "loop" || verdict.classification === "bounce" ? { skipReason: verdict.classification } : {}),
-          autoReply: verdict.classification === "auto_reply",
-          // List and bulk mail opens tickets only where the mailbox says so; a list reply that
-          // threads into an existing ticket is still a reply.
-          bulkBlocked: verdict.bulk && !settings.bulkMailOpensTickets,
-        },
-        subject: parsed.subject.slice(0, 998) || "(no subject)",
-        author: parsed.from,
-        body: { text: stripQuotedReply(parsed.text), fullText: parsed.text, html: parsed.html ?? null, messageId: parsed.messageId ?? null },
-        documents: kept,
-        messageIds: messageIdsToRemember(parsed),
-        note: droppedAttachmentsNote(dropped, limits.maxAttachmentBytes),
-      });
-    },
-  };
+    const parsed = await parseMessage(message.raw);
+    const verdict = classify(parsed, settings.ownAddresses);
+    const { kept, dropped } = splitAttachments(parsed.attachments, limits.maxAttachmentBytes);
+    return apply({
+      ...base,
+      identity: messageIdentity(parsed.messageId, message),
+      thread: threadKeys(parsed, token),
+      classification: verdict.classification,
+      bulk: verdict.bulk,
+      bulkOpensTickets: settings.bulkMailOpensTickets,
+      subject: parsed.subject.slice(0, 998) || "(no subject)",
+      author: parsed.from,
+      body: { text: stripQuotedReply(parsed.text), fullText: parsed.text, html: parsed.html ?? null, messageId: parsed.messageId ?? null },
+      documents: kept,
+      note: droppedAttachmentsNote(dropped, limits.maxAttachmentBytes),
+    });
+  }
+
+  return { process: processMessage };
 }
 
 function isForeignKeyViolation(error: unknown): boolean {
