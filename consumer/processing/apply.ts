@@ -71,36 +71,47 @@ export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Ap
   return { claimed: row.claimed, status: row.outcome, reason: row.outcome_reason, ticketId: row.ticket, commentId: row.comment, requesterId: row.requester };
 }
 
-/** $1…$26 of APPLY_MESSAGE_SQL, in order. */
+/** $1…$26 of APPLY_MESSAGE_SQL, in order. Text goes without NUL characters, which PostgreSQL
+ * cannot store in text (documents keep their bytes as they are). */
 function parameters(input: ApplyInput): SqlValue[] {
   const { body, documents } = input;
+  const text = storable(body.text);
+  const fullText = storable(body.fullText);
   return [
-    input.tenantId,
-    input.identity,
+    storable(input.tenantId),
+    storable(input.identity),
     input.provider,
-    input.providerId,
-    input.providerMessageId,
+    storable(input.providerId),
+    storable(input.providerMessageId),
     input.classification,
     input.bulk,
     input.bulkOpensTickets,
-    input.thread.messageIds,
+    input.thread.messageIds.map(storable),
     input.thread.ticketNumber ?? null,
-    body.messageId,
-    input.subject,
-    input.author?.address ?? null,
-    input.author?.name || null,
+    storableOrNull(body.messageId),
+    storable(input.subject),
+    storableOrNull(input.author?.address),
+    storableOrNull(input.author?.name || null),
     input.requesterId ?? null,
-    body.text,
+    text,
     // The body goes over the wire once unless stripping the quoted history changed it.
-    body.fullText === body.text ? null : body.fullText,
-    body.html,
-    input.note ?? null,
-    documents.map((d) => d.filename),
-    documents.map((d) => d.contentType),
+    fullText === text ? null : fullText,
+    storableOrNull(body.html),
+    storableOrNull(input.note),
+    documents.map((d) => storable(d.filename)),
+    documents.map((d) => storable(d.contentType)),
     documents.map((d) => d.content.byteLength),
     documents.map((d) => createHash("sha256").update(d.content).digest("hex")),
-    documents.map((d) => d.contentId ?? null),
+    documents.map((d) => storableOrNull(d.contentId)),
     documents.map((d) => d.inline),
     documents.length === 0 ? null : Buffer.concat(documents.map((d) => d.content)),
   ];
+}
+
+function storable(value: string): string {
+  return value.includes("\0") ? value.replaceAll("\0", "") : value;
+}
+
+function storableOrNull(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : storable(value);
 }

@@ -9,6 +9,7 @@ import { classify } from "../mime/classify.ts";
 import { parseMessage } from "../mime/parse.ts";
 import { stripQuotedReply } from "../mime/quoted-reply.ts";
 import type { Db } from "../store/db.ts";
+import { databaseFailure, sqlState } from "../store/errors.ts";
 import { applyMessage, type Applied, type ApplyInput } from "./apply.ts";
 import { KnownSenders } from "./known-senders.ts";
 import { droppedAttachmentsNote, splitAttachments } from "./attachments.ts";
@@ -114,9 +115,12 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
     });
   }
 
-  return { process: processMessage };
+  return {
+    // A database failure leaves as an InletError that says whether a retry can help, and why.
+    process: (message) => processMessage(message).catch((error: unknown) => Promise.reject(databaseFailure(error) ?? error)),
+  };
 }
 
 function isForeignKeyViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "23503";
+  return sqlState(error) === "23503";
 }
