@@ -91,7 +91,7 @@ function parameters(input: ApplyInput): SqlValue[] {
     storableOrNull(body.messageId),
     storable(input.subject),
     storableOrNull(input.author?.address),
-    storableOrNull(input.author?.name || null),
+    (input.author && storable(input.author.name)) || null,
     input.requesterId ?? null,
     text,
     // The body goes over the wire once unless stripping the quoted history changed it.
