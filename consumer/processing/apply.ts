@@ -2,7 +2,9 @@
 // where its steps are described), so it is one transaction and one round trip: it locks the
 // thread's Message-IDs, finds the thread, decides what the message becomes, writes it and claims
 // the identity in email_processed_messages. The statement below is constant: one prepared
-// statement per connection, and it can be pasted into psql as it is.
+// statement per connection, and it can be pasted into psql as it is. To change what a message
+// becomes, add a migration that replaces the function (CREATE OR REPLACE with the same
+// parameters; DROP and CREATE when they change, together with the statement here).
 import { createHash } from "node:crypto";
 import type { Classification } from "../mime/classify.ts";
 import type { ParsedAttachment } from "../mime/parse.ts";
