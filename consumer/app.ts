@@ -36,7 +36,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const mailboxes = new Mailboxes(db, config.secretsEnv);
   const apis = createProviderApis(config.providers);
   const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log });
-  const processor = createProcessor({ db, limits: config.limits });
+  const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,
