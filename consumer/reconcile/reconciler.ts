@@ -62,13 +62,14 @@ export class Reconciler {
 
   /** Sweep the mailboxes that are due, at most `concurrency` at once. */
   async tick(now = Date.now()): Promise<SweepReport[]> {
+    const started = Date.now();
     const due = (await this.#o.ctx.mailboxes.list()).filter((m) => m.kind !== "imap" && this.dueAt(m) <= now);
     const reports: SweepReport[] = [];
     const next = () => due.shift();
     await Promise.all(
       Array.from({ length: this.#o.concurrency }, async () => {
         for (let mailbox = next(); mailbox; mailbox = next()) {
-          const report = await this.#sweepUnderLease(mailbox, now);
+          const report = await this.#sweepUnderLease(mailbox, now, started);
           if (report) reports.push(report);
         }
       }),
@@ -76,13 +77,15 @@ export class Reconciler {
     return reports;
   }
 
-  async #sweepUnderLease(candidate: MailboxRecord, now: number): Promise<SweepReport | undefined> {
+  /** Sweep under the mailbox's lease, unless another replica has swept it since this tick began. */
+  async #sweepUnderLease(candidate: MailboxRecord, now: number, tickStarted: number): Promise<SweepReport | undefined> {
     const { ctx, log } = this.#o;
     const lease = new MailboxLease(this.#o.scripts, `${this.#o.leasePrefix}${candidate.providerId}`, this.owner, Math.max(60_000, this.#o.intervalMs));
     if (!(await lease.acquire())) return undefined;
     try {
       const mailbox = await ctx.mailboxes.get(candidate.providerId);
-      if (!mailbox || this.dueAt(mailbox) > now) return undefined;
+      const sweptAt = Date.parse(mailbox?.cursors.lastSweep?.at ?? "");
+      if (!mailbox || sweptAt >= tickStarted || this.dueAt(mailbox) > now) return undefined;
       return await sweepAndRecord(ctx, mailbox, log);
     } finally {
       await lease.release().catch(() => undefined);
