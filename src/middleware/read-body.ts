@@ -23,7 +23,13 @@ export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch {
+      refuse(400, "incomplete_body", "the body ended before its declared length, or its chunked encoding is broken");
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {

@@ -1,0 +1,33 @@
+// `npm run fuzz`: mutated requests across every route against the built Worker in plain workerd
+// (see bench/support/fuzz.ts for the mutation classes and invariants). Exits 1 on any violation.
+// Writes bench/results/fuzz.md and bench/results/fuzz.json.
+//   node bench/fuzz.ts [--requests 100000] [--seed N] [--big-bodies 20] [--no-write]
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { startEdge } from "./support/edge.ts";
+import { fuzzMarkdown, runFuzz } from "./support/fuzz.ts";
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const requests = arg("requests", 100_000);
+const seed = arg("seed", 20261201);
+const bigBodies = arg("big-bodies", 20);
+const write = !process.argv.includes("--no-write");
+
+const edge = await startEdge();
+try {
+  const report = await runFuzz(edge, { requests, seed, bigBodies, progress: (n) => process.stderr.write(`\r${n.toLocaleString("en")} / ${requests.toLocaleString("en")}`) });
+  process.stderr.write("\n");
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "?"}, shared with other engineers' test runs; Node ${process.version}; workerd ${edge.workerd.output.length ? "(warnings: " + edge.workerd.output.join("; ").slice(0, 200) + ")" : ""}`.trim();
+  const md = fuzzMarkdown(report, { machine, command: `node bench/fuzz.ts --requests ${requests} --seed ${seed} --big-bodies ${bigBodies}`, build: edge.build });
+  if (write) {
+    writeFileSync(new URL("results/fuzz.md", import.meta.url), md);
+    writeFileSync(new URL("results/fuzz.json", import.meta.url), `${JSON.stringify({ seed, machine, ...report }, null, 2)}\n`);
+  }
+  console.log(md);
+  process.exitCode = report.violations.length === 0 ? 0 : 1;
+} finally {
+  await edge.close();
+}
