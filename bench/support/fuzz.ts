@@ -185,7 +185,7 @@ const MAKERS: Record<string, Maker> = {
   "header:gzip": async (r, s) => {
     const good = await r.pick(GOOD_BODY)(s);
     const body = gzipSync(good.body);
-    const headers = { ...good.headers, ...json, "content-encoding": r.pick(["gzip", "deflate", "br", "gzip, identity"]) };
+    const headers: Record<string, string> = { ...good.headers, ...json, "content-encoding": r.pick(["gzip", "deflate", "br", "gzip, identity"]) };
     if (good.path.endsWith("imap")) headers["x-inlet-signature"] = imapSig(body);
     return { kind: "header:gzip", path: good.path, headers, body, expect: never([415]) };
   },
@@ -221,7 +221,7 @@ const MAKERS: Record<string, Maker> = {
   "body:truncated-json": async (r, s) => {
     const good = await r.pick(GOOD_BODY)(s);
     const body = good.body.slice(0, r.int(good.body.length));
-    const headers = { ...good.headers, ...json };
+    const headers: Record<string, string> = { ...good.headers, ...json };
     if (good.path.endsWith("imap")) headers["x-inlet-signature"] = imapSig(body);
     return { kind: "body:truncated-json", path: good.path, headers, body, expect: never([400]) };
   },
@@ -239,7 +239,7 @@ const MAKERS: Record<string, Maker> = {
     const good = await r.pick(GOOD_BODY)(s);
     const value = JSON.parse(good.body) as Record<string, unknown>;
     const poisoned = JSON.stringify(value).replace(/^\{/, '{"__proto__":{"polluted":true,"value":[]},"constructor":{"prototype":{"x":1}},');
-    const headers = { ...good.headers, ...json };
+    const headers: Record<string, string> = { ...good.headers, ...json };
     if (good.path.endsWith("imap")) headers["x-inlet-signature"] = imapSig(poisoned);
     return { kind: "body:proto-keys", path: good.path, headers, body: poisoned, expect: { enqueue: "may", redis: "any" } };
   },
@@ -254,8 +254,12 @@ const MAKERS: Record<string, Maker> = {
       return { kind: "body:wrong-types", path: "/webhooks/microsoft", headers: json, body: JSON.stringify({ value: [item] }), expect: maybeValid ? { enqueue: field === "clientState" || field === "subscriptionId" ? "never" : "may", redis: "any" } : never([202, 400]) };
     }
     if (choice === 1) {
-      const body = imapBody(undefined, { [r.pick(["providerId", "mailbox", "uidValidity", "uids"])]: weird });
-      return { kind: "body:wrong-types", path: "/webhooks/imap", headers: { ...json, "x-inlet-signature": imapSig(body) }, body, expect: never([400]) };
+      const field = r.pick(["providerId", "mailbox", "uidValidity", "uids"]);
+      const body = imapBody(undefined, { [field]: weird });
+      // Values that happen to be valid: a 1-320 char mailbox, uids [1, 2], a 1-128 char provider id (unknown: 404).
+      const str = typeof weird === "string" && weird.length > 0;
+      const valid = (field === "mailbox" && str) || (field === "uids" && Array.isArray(weird) && weird.length > 0) || (field === "providerId" && str && (weird as string).length <= 128);
+      return { kind: "body:wrong-types", path: "/webhooks/imap", headers: { ...json, "x-inlet-signature": imapSig(body) }, body, expect: valid ? { enqueue: field === "providerId" ? "never" : "may", redis: "any" } : never([400]) };
     }
     const body = JSON.stringify({ message: { data: r.pick<unknown>([weird, Buffer.from(JSON.stringify({ emailAddress: weird, historyId: "5" })).toString("base64"), Buffer.from(JSON.stringify({ emailAddress: MAILBOX, historyId: weird })).toString("base64")]), messageId: fresh("p") }, subscription: "s" });
     return { kind: "body:wrong-types", path: "/webhooks/google", headers: { ...json, authorization: "Bearer __TOKEN__" }, body, expect: { enqueue: "never", redis: typeof weird === "string" && weird === "" ? "none" : "any", status: [400, 204] } };
@@ -364,7 +368,7 @@ const MAKERS: Record<string, Maker> = {
     const body = r.pick([imapBody([]), imapBody([0]), imapBody([2 ** 32]), imapBody(Array.from({ length: 1001 }, (_, i) => i + 1)), imapBody(undefined, { uidValidity: "0" }), imapBody(undefined, { uidValidity: "4294967296" }), imapBody(undefined, { mailbox: "IN\ud800" }), imapBody(undefined, { extra: "content" })]);
     return { kind: "imap:body", path: "/webhooks/imap", headers: { ...json, "x-inlet-signature": imapSig(body) }, body, expect: never([400]) };
   },
-  "stats:auth": (r) => ({ kind: "stats:auth", method: "GET", path: "/stats", headers: r.next() < 0.5 ? { authorization: `Bearer ${r.pick(["x", ADMIN_TOKEN.slice(0, -1), ""])}` } : {}, expect: never([401]) }),
+  "stats:auth": (r) => ({ kind: "stats:auth", method: "GET", path: "/stats", headers: (r.next() < 0.5 ? { authorization: `Bearer ${r.pick(["x", ADMIN_TOKEN.slice(0, -1), ""])}` } : {}) as Record<string, string>, expect: never([401]) }),
 };
 
 /** Heavy classes are drawn rarely: a 50 MB body is sent `bigBodies` times in all. */
@@ -495,7 +499,7 @@ export async function runFuzz(edge: Edge, options: FuzzOptions): Promise<FuzzRep
     if (i % 500 === 0) {
       spec = await CONTROL[(i / 500) % CONTROL.length]!(rng, sign);
       report.controls++;
-    } else if (i % bigEvery === 0 && report.bigBody.sent < bigBodies) {
+    } else if ((i + 7) % bigEvery === 0 && report.bigBody.sent < bigBodies) {
       const path = rng.pick(["/webhooks/microsoft", "/webhooks/imap", "/webhooks/microsoft/lifecycle", "/webhooks/google"]);
       const headers: Record<string, string> = { ...json, "transfer-encoding": "chunked" };
       if (path.endsWith("imap")) headers["x-inlet-signature"] = imapSig("x");

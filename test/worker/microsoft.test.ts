@@ -142,6 +142,19 @@ describe("POST /webhooks/microsoft", () => {
     expect(pulled).toBeLessThan(1024 * 1024 + 4 * chunk.byteLength);
   });
 
+  it("a body whose stream breaks off is a 400, not a 500", async () => {
+    const s = scope();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"value":['));
+        controller.error(new Error("connection reset"));
+      },
+    });
+    const res = await s.fetch("/webhooks/microsoft", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "incomplete_body" } });
+  });
+
   it("lifecycle events become lifecycle jobs", async () => {
     const s = scope();
     await s.registerMicrosoft("sub-1", "state-1", "tenant-a", "provider-a");
