@@ -1,11 +1,10 @@
-// One queue client per isolate and configuration: building @upstash/redis clients per request
-// would throw away their keep-alive connections.
+// One queue per isolate and configuration, over the fetch-only REST client (queue/rest-script-client.ts).
 import type { EdgeConfig } from "./env.ts";
 import { refuse } from "./http-error.ts";
 import { PointerQueue } from "./queue/queue.ts";
-import { createUpstashRedis, UpstashScriptClient } from "./queue/upstash.ts";
+import { RestScriptClient } from "./queue/rest-script-client.ts";
 
-const clients = new Map<string, UpstashScriptClient>();
+const clients = new Map<string, RestScriptClient>();
 const queues = new WeakMap<EdgeConfig, PointerQueue>();
 
 /** The queue of this configuration; 503 store_not_configured when the REST endpoint is not set. */
@@ -17,7 +16,7 @@ export function queueFor(config: EdgeConfig): PointerQueue {
   const key = `${store.url} ${store.token}`;
   let client = clients.get(key);
   if (!client) {
-    client = new UpstashScriptClient(createUpstashRedis({ url: store.url, token: store.token, retries: 1 }));
+    client = new RestScriptClient({ url: store.url, token: store.token, retries: 1 });
     clients.set(key, client);
   }
   queue = new PointerQueue(client, config.queue);

@@ -167,6 +167,8 @@ export interface Edge {
   /** A connection to the edge's own Redis. */
   redis: Redis;
   jwks: JwksServer;
+  /** The bindings the Worker was started with (to start more workerds like it). */
+  bindings: Record<string, string>;
   /** Script calls (EVALSHA + EVAL) Redis has run, and every command (those inside scripts too). */
   redisCommands(): Promise<{ calls: number; commands: number }>;
   close(): Promise<void>;
@@ -274,6 +276,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<Edge> {
       prefix,
       redis,
       jwks,
+      bindings,
       redisCommands: () => commandStats(redis),
       async close() {
         for (const stop of stops) await stop().catch(() => undefined);
