@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
@@ -37,11 +37,13 @@ export interface Build {
 export async function buildWorker(entry?: string): Promise<Build> {
   const dir = mkdtempSync(join(tmpdir(), "inlet-edge-build-"));
   await run(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", dir], { cwd: ROOT });
-  const script = readFileSync(join(dir, "index.js"));
+  // wrangler names the bundle after the entry: index.js for src/index.ts, bare-entry.js for the bench's.
+  const name = entry ? `${basename(entry).replace(/\.ts$/, "")}.js` : "index.js";
+  const script = readFileSync(join(dir, name));
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
   const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1] ?? "2026-11-01";
   const flags = [...(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(toml)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
-  return { dir, script: join(dir, "index.js"), bytes: script.length, gzipBytes: gzipSync(script, { level: 9 }).length, compatibilityDate: date, compatibilityFlags: flags };
+  return { dir, script: join(dir, name), bytes: script.length, gzipBytes: gzipSync(script, { level: 9 }).length, compatibilityDate: date, compatibilityFlags: flags };
 }
 
 function run(command: string, args: string[], options: { cwd: string }): Promise<string> {
@@ -91,7 +93,7 @@ const config :Workerd.Config = (
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );
 const worker :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "index.js") ],
+  modules = [ (name = "worker.js", esModule = embed ${capnpString(basename(build.script))}) ],
   compatibilityDate = ${capnpString(build.compatibilityDate)},
   compatibilityFlags = [${flags.map(capnpString).join(", ")}],
   bindings = [${bindingList.join(", ")}],

@@ -21,7 +21,7 @@ import { ingest } from "./ingest.ts";
 export const GOOGLE_MAX_BODY = 64 * 1024;
 
 const pushSchema = z.object({
-  message: z.looseObject({
+  message: z.object({
     data: z.string().check(z.minLength(1), z.maxLength(16 * 1024)),
     messageId: opaqueId(128),
     publishTime: z.optional(z.string()),
@@ -31,7 +31,7 @@ const pushSchema = z.object({
 });
 
 /** message.data: base64 JSON {emailAddress, historyId}, checked by the pointer's own schema. */
-const dataSchema = z.looseObject({ emailAddress: googlePointerSchema.shape.emailAddress, historyId: googlePointerSchema.shape.historyId });
+const dataSchema = z.object({ emailAddress: googlePointerSchema.shape.emailAddress, historyId: googlePointerSchema.shape.historyId });
 
 function decodeData(data: string) {
   let bytes: Uint8Array;
