@@ -331,7 +331,9 @@ export class PointerQueue {
     return num(await this.#client.run(scripts.registrySet, [this.keys.registry], [field, "", ""])) > 0;
   }
 
-  /** Ingress counters by `<provider>:<outcome>` (enqueued, duplicate, stale, unknown, forbidden, invalid, replay). */
+  /** Ingress counters by `<provider>:<outcome>` (enqueued, duplicate, stale, unknown, forbidden, invalid, replay).
+   * `invalid` counts the items dropped from requests that reached Redis; a request with no item
+   * that could be valid makes no Redis call, and is counted in its log line only. */
   async ingressCounters(): Promise<Record<string, number>> {
     const reply = list(await this.#client.run(scripts.counters, [this.keys.counters], []));
     const out: Record<string, number> = {};
