@@ -13,9 +13,10 @@ export const JOB_SCHEMA_VERSION = 1;
 
 /** A string holding a lone UTF-16 surrogate cannot be encoded as UTF-8 or decoded by Redis's
  * cjson (`"\ud800"` fails with "invalid unicode escape code"), so no id may hold one. */
+const SURROGATE = /[\ud800-\udfff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 export function isWellFormed(text: string): boolean {
-  return !LONE_SURROGATE.test(text);
+  return !SURROGATE.test(text) || !LONE_SURROGATE.test(text);
 }
 
 const wellFormed = z.refine<string>(isWellFormed, { message: "holds a lone UTF-16 surrogate" });
@@ -115,10 +116,4 @@ export function parseJob(value: unknown): { ok: true; job: Job } | { ok: false; 
   const issue = result.error.issues[0];
   const where = issue?.path.length ? issue.path.join(".") : "job";
   return { ok: false, reason: `invalid_job:${where}:${issue?.code ?? "invalid"}` };
-}
-
-/** A pointer for `provider`/`kind`, checked (and normalised) by the same schema the job uses. */
-export function parsePointer<S extends z.ZodMiniType>(schema: S, value: unknown): z.output<S> | undefined {
-  const result = schema.safeParse(value);
-  return result.success ? result.data : undefined;
 }

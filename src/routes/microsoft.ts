@@ -12,7 +12,7 @@ import { verifyValidationTokens } from "../auth/microsoft-validation-tokens.ts";
 import { refuse } from "../http-error.ts";
 import { graphHandshake } from "../middleware/graph-handshake.ts";
 import { readJson } from "../middleware/read-body.ts";
-import { isWellFormed, lifecyclePointerSchema, microsoftPointerSchema, parsePointer } from "../queue/job.ts";
+import { isWellFormed, lifecyclePointerSchema, microsoftPointerSchema } from "../queue/job.ts";
 import type { IngestItem } from "../queue/queue.ts";
 import { registryField, sha256Hex } from "../queue/registry.ts";
 import { ingest } from "./ingest.ts";
@@ -26,43 +26,52 @@ const collectionSchema = z.object({
   validationTokens: z.optional(z.array(z.string().check(z.maxLength(8192))).check(z.maxLength(100))),
 });
 
-// z.object, not looseObject: only the fields read here are copied (Graph items carry more).
-const itemSchema = z.object({
-  subscriptionId: z.string(),
-  clientState: z.string().check(z.minLength(1), z.maxLength(MAX_CLIENT_STATE), z.refine(isWellFormed)),
-  changeType: z.optional(z.string()),
-  resource: z.optional(z.string()),
-  tenantId: z.optional(z.string().check(z.maxLength(64))),
-  lifecycleEvent: z.optional(z.string()),
-  subscriptionExpirationDateTime: z.optional(z.string().check(z.maxLength(64), z.refine(isWellFormed))),
-  resourceData: z.optional(z.nullable(z.object({ id: z.optional(z.string()) }))),
+// What every item carries: a subscription and its clientState (z.object, not looseObject: only the
+// fields read here are copied; Graph items carry more).
+const clientState = z.string().check(z.minLength(1), z.maxLength(MAX_CLIENT_STATE), z.refine(isWellFormed));
+const subscriptionId = microsoftPointerSchema.shape.subscriptionId;
+
+/** A change notification that can become a pointer: its fields are the pointer's own schemas. */
+const changeSchema = z.object({
+  subscriptionId,
+  clientState,
+  changeType: z.literal("created"),
+  resource: microsoftPointerSchema.shape.resource,
+  resourceData: z.object({ id: microsoftPointerSchema.shape.messageId }),
 });
-type Item = z.output<typeof itemSchema>;
+
+const lifecycleSchema = z.object({
+  subscriptionId,
+  clientState,
+  lifecycleEvent: lifecyclePointerSchema.shape.lifecycleEvent,
+  subscriptionExpirationDateTime: z.optional(z.string().check(z.maxLength(64), z.refine(isWellFormed))),
+});
 
 /** Method, body and validationTokens: what both Graph URLs check before their items. */
 async function verifiedItems(c: Context<AppEnv>): Promise<unknown[]> {
   if (c.req.method !== "POST") refuse(405, "method_not_allowed", "POST a changeNotificationCollection");
   const body = await readJson(c, collectionSchema, MICROSOFT_MAX_BODY);
   if (body.validationTokens && body.validationTokens.length > 0 && c.var.config.microsoft.appId) {
-    const tenantIds = [...new Set(body.value.map((i) => (i as { tenantId?: unknown })?.tenantId).filter((t): t is string => typeof t === "string" && t !== ""))];
+    const tenantIds = [...new Set(body.value.map((i) => (i as { tenantId?: unknown } | null)?.tenantId).filter((t): t is string => typeof t === "string" && t !== ""))];
     const ok = await verifyValidationTokens(body.validationTokens, { jwksUrl: c.var.config.microsoft.jwksUrl, appId: c.var.config.microsoft.appId, tenantIds });
     if (!ok) refuse(401, "invalid_validation_tokens", "validationTokens did not verify");
   }
   return body.value;
 }
 
-/** Items that could be genuine, each turned into an ingest item by `toItem`; the rest counted. */
-async function ingestItems(values: unknown[], toItem: (item: Item) => Omit<IngestItem, "registryField" | "secretHash"> | undefined) {
+/** Items that pass `schema`, each turned into an ingest item by `toItem`; the rest counted. */
+async function ingestItems<S extends typeof changeSchema | typeof lifecycleSchema>(values: unknown[], schema: S, toItem: (item: z.output<S>) => Omit<IngestItem, "registryField" | "secretHash">) {
   const items: IngestItem[] = [];
   let invalid = 0;
   for (const value of values) {
-    const parsed = itemSchema.safeParse(value);
-    const made = parsed.success ? toItem(parsed.data) : undefined;
-    if (!parsed.success || !made) {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
       invalid++;
       continue;
     }
-    items.push({ ...made, registryField: registryField.microsoftSubscription(parsed.data.subscriptionId), secretHash: await clientStateHash(parsed.data.clientState) });
+    const item = parsed.data as z.output<S>;
+    const secretHash = hashes.get(item.clientState) ?? (await clientStateHash(item.clientState));
+    items.push({ ...toItem(item), registryField: registryField.microsoftSubscription(item.subscriptionId), secretHash });
   }
   return { items, invalid };
 }
@@ -85,10 +94,8 @@ microsoft.use(graphHandshake);
 
 microsoft.all("/", async (c) => {
   const values = await verifiedItems(c);
-  const { items, invalid } = await ingestItems(values, (item) => {
-    if (item.changeType !== "created") return undefined;
-    const pointer = parsePointer(microsoftPointerSchema, { subscriptionId: item.subscriptionId, messageId: item.resourceData?.id, resource: item.resource, changeType: "created" });
-    if (!pointer) return undefined;
+  const { items, invalid } = await ingestItems(values, changeSchema, (item) => {
+    const pointer = { subscriptionId: item.subscriptionId, messageId: item.resourceData.id, resource: item.resource, changeType: "created" as const };
     return { dedupeKey: `microsoft:${pointer.subscriptionId}:${pointer.messageId}`, job: { provider: "microsoft", tenantId: "-", providerId: "-", pointer } };
   });
   const result = await ingest(c.var.config, "microsoft", items, { invalid });
@@ -98,9 +105,8 @@ microsoft.all("/", async (c) => {
 
 microsoft.all("/lifecycle", async (c) => {
   const values = await verifiedItems(c);
-  const { items, invalid } = await ingestItems(values, (item) => {
-    const pointer = parsePointer(lifecyclePointerSchema, { subscriptionId: item.subscriptionId, lifecycleEvent: item.lifecycleEvent });
-    if (!pointer) return undefined;
+  const { items, invalid } = await ingestItems(values, lifecycleSchema, (item) => {
+    const pointer = { subscriptionId: item.subscriptionId, lifecycleEvent: item.lifecycleEvent };
     // Graph repeats a lifecycle notification it thinks was not delivered; a later event of the
     // same kind for the same subscription (after a renewal) carries a new expiry.
     const dedupeKey = `microsoft:lifecycle:${pointer.subscriptionId}:${pointer.lifecycleEvent}:${item.subscriptionExpirationDateTime ?? ""}`;
