@@ -17,6 +17,8 @@ const bigBodies = arg("big-bodies", 20);
 const write = !process.argv.includes("--no-write");
 
 const edge = await startEdge();
+// Ctrl-C or a kill stops what the run started (workerd, Redis, the REST bridge) before exiting.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void edge.close().finally(() => process.exit(130)));
 try {
   const report = await runFuzz(edge, { requests, seed, bigBodies, progress: (n) => process.stderr.write(`\r${n.toLocaleString("en")} / ${requests.toLocaleString("en")}`) });
   process.stderr.write("\n");

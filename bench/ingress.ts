@@ -162,6 +162,8 @@ async function coldStarts(edge: Edge, build: Build, token: string, count: number
 }
 
 const edge = await startEdge({ entry: "bench/support/bare-entry.ts" });
+// Ctrl-C or a kill stops what the run started (workerd, Redis, the REST bridge) before exiting.
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void edge.close().finally(() => process.exit(130)));
 try {
   const entries: Record<string, string> = {};
   for (const s of SUBSCRIPTIONS) entries[registryField.microsoftSubscription(s.id)] = registryValue({ tenantId: "bench", providerId: `p-${s.id}`, secretHash: sha256Hex(s.clientState) });

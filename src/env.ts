@@ -1,34 +1,37 @@
 // The Worker's configuration, read in one place: the bindings (wrangler.toml [vars] and secrets)
 // are described once by `envSchema`, and `edgeConfig` turns them into the typed settings the
-// routes use, with every default here. Nothing else reads `c.env`.
+// routes use, with every default here, through the parsers the consumer uses too
+// (src/queue/env.ts: an empty value is unset, a malformed one names itself). Nothing else reads
+// `c.env`.
 import * as z from "zod/mini";
 import { queueSettings, type QueueSettings } from "./queue/config.ts";
+import { text, url } from "./queue/env.ts";
 
 export const DEFAULT_GOOGLE_JWKS_URL = "https://www.googleapis.com/oauth2/v3/certs";
 export const DEFAULT_MICROSOFT_JWKS_URL = "https://login.microsoftonline.com/common/discovery/v2.0/keys";
 
-const text = z.optional(z.string());
+const binding = z.optional(z.string());
 
 /** Every binding the Worker reads (others, such as test-only bindings, are ignored). */
 export const envSchema = z.object({
-  UPSTASH_REDIS_REST_URL: text,
-  UPSTASH_REDIS_REST_TOKEN: text,
-  INLET_ADMIN_TOKEN: text,
-  IMAP_WEBHOOK_SECRET: text,
-  GOOGLE_JWKS_URL: text,
-  GOOGLE_PUBSUB_AUDIENCE: text,
-  GOOGLE_PUBSUB_SERVICE_ACCOUNTS: text,
-  MICROSOFT_APP_ID: text,
-  MICROSOFT_JWKS_URL: text,
-  UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: text,
-  UNIFIED_INBOUND_EMAIL_QUEUE_KEY: text,
-  UNIFIED_INBOUND_EMAIL_PROCESSING_QUEUE_KEY: text,
-  UNIFIED_INBOUND_EMAIL_INFLIGHT_HASH_KEY: text,
-  UNIFIED_INBOUND_EMAIL_INFLIGHT_LEASE_KEY: text,
-  UNIFIED_INBOUND_EMAIL_DLQ_KEY: text,
-  UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS: text,
-  UNIFIED_INBOUND_EMAIL_QUEUE_CLAIM_TTL_MS: text,
-  UNIFIED_INBOUND_EMAIL_QUEUE_DEDUPE_TTL_MS: text,
+  UPSTASH_REDIS_REST_URL: binding,
+  UPSTASH_REDIS_REST_TOKEN: binding,
+  INLET_ADMIN_TOKEN: binding,
+  IMAP_WEBHOOK_SECRET: binding,
+  GOOGLE_JWKS_URL: binding,
+  GOOGLE_PUBSUB_AUDIENCE: binding,
+  GOOGLE_PUBSUB_SERVICE_ACCOUNTS: binding,
+  MICROSOFT_APP_ID: binding,
+  MICROSOFT_JWKS_URL: binding,
+  UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: binding,
+  UNIFIED_INBOUND_EMAIL_QUEUE_KEY: binding,
+  UNIFIED_INBOUND_EMAIL_PROCESSING_QUEUE_KEY: binding,
+  UNIFIED_INBOUND_EMAIL_INFLIGHT_HASH_KEY: binding,
+  UNIFIED_INBOUND_EMAIL_INFLIGHT_LEASE_KEY: binding,
+  UNIFIED_INBOUND_EMAIL_DLQ_KEY: binding,
+  UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS: binding,
+  UNIFIED_INBOUND_EMAIL_QUEUE_CLAIM_TTL_MS: binding,
+  UNIFIED_INBOUND_EMAIL_QUEUE_DEDUPE_TTL_MS: binding,
 });
 
 /** The Worker's bindings, as wrangler and the tests pass them. */
@@ -56,33 +59,29 @@ export interface EdgeConfig {
 
 export type ConfigResult = { ok: true; config: EdgeConfig } | { ok: false; problem: string };
 
-const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value.trim() === "" ? undefined : value);
-
 function parse(env: Env): ConfigResult {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) return { ok: false, problem: `binding ${parsed.error.issues[0]?.path.join(".") ?? "?"} must be a string` };
   const e = parsed.data;
-  let queue: QueueSettings;
   try {
-    queue = queueSettings(e);
+    const storeUrl = url(e, "UPSTASH_REDIS_REST_URL");
+    const storeToken = text(e, "UPSTASH_REDIS_REST_TOKEN");
+    const audience = text(e, "GOOGLE_PUBSUB_AUDIENCE");
+    const serviceAccounts = text(e, "GOOGLE_PUBSUB_SERVICE_ACCOUNTS", "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+    return {
+      ok: true,
+      config: {
+        store: storeUrl && storeToken ? { url: storeUrl, token: storeToken } : undefined,
+        queue: queueSettings(e),
+        adminToken: text(e, "INLET_ADMIN_TOKEN"),
+        imapSecret: text(e, "IMAP_WEBHOOK_SECRET"),
+        google: audience && serviceAccounts.length > 0 ? { jwksUrl: url(e, "GOOGLE_JWKS_URL", DEFAULT_GOOGLE_JWKS_URL)!, audience, serviceAccounts } : undefined,
+        microsoft: { appId: text(e, "MICROSOFT_APP_ID"), jwksUrl: url(e, "MICROSOFT_JWKS_URL", DEFAULT_MICROSOFT_JWKS_URL)! },
+      },
+    };
   } catch (error) {
-    return { ok: false, problem: error instanceof Error ? error.message : "invalid queue settings" };
+    return { ok: false, problem: error instanceof Error ? error.message : "invalid configuration" };
   }
-  const url = nonEmpty(e.UPSTASH_REDIS_REST_URL);
-  const token = nonEmpty(e.UPSTASH_REDIS_REST_TOKEN);
-  const audience = nonEmpty(e.GOOGLE_PUBSUB_AUDIENCE);
-  const serviceAccounts = (e.GOOGLE_PUBSUB_SERVICE_ACCOUNTS ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
-  return {
-    ok: true,
-    config: {
-      store: url && token ? { url, token } : undefined,
-      queue,
-      adminToken: nonEmpty(e.INLET_ADMIN_TOKEN),
-      imapSecret: nonEmpty(e.IMAP_WEBHOOK_SECRET),
-      google: audience && serviceAccounts.length > 0 ? { jwksUrl: nonEmpty(e.GOOGLE_JWKS_URL) ?? DEFAULT_GOOGLE_JWKS_URL, audience, serviceAccounts } : undefined,
-      microsoft: { appId: nonEmpty(e.MICROSOFT_APP_ID), jwksUrl: nonEmpty(e.MICROSOFT_JWKS_URL) ?? DEFAULT_MICROSOFT_JWKS_URL },
-    },
-  };
 }
 
 // workerd hands every request of an isolate the same env object: parse it once.

@@ -13,7 +13,7 @@ import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
-import { startJwksServer, type JwksServer } from "../../consumer/dev/fakes/jwks.ts";
+import { startJwksServer, type JwksServer } from "../../dev/fakes/jwks.ts";
 import { queueKeys, type QueueKeys } from "../../src/queue/config.ts";
 import { scripts } from "../../src/queue/scripts.generated.ts";
 
@@ -217,7 +217,7 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
 }
 
 async function startBridge(redisUrl: string): Promise<{ url: string; process: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(ROOT, "consumer/dev/rest-bridge-main.ts")], {
+  const child = spawn(process.execPath, [join(ROOT, "dev/rest-bridge-main.ts")], {
     env: { ...process.env, REDIS_URL: redisUrl, INLET_REST_TOKEN: REST_TOKEN, INLET_REST_PORT: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
