@@ -29,7 +29,7 @@ try {
     writeFileSync(new URL("results/fuzz.json", import.meta.url), `${JSON.stringify({ seed, machine, ...report }, null, 2)}\n`);
   }
   console.log(md);
-  process.exitCode = report.violations.length === 0 ? 0 : 1;
+  process.exitCode = report.violationCount === 0 ? 0 : 1;
 } finally {
   await edge.close();
 }

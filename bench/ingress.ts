@@ -12,7 +12,7 @@
 // accepted Google push, which includes the JWKS fetch), medians of --cold-starts spawns.
 // Writes bench/results/ingress.md and bench/results/ingress.json.
 //   node bench/ingress.ts [--rounds 5] [--seconds 5] [--connections 16] [--only google] [--cold-starts 7]
-//   node bench/ingress.ts --cold-start-only --script path/to/index.js   (cold start of another bundle)
+//   node bench/ingress.ts --cold-start-only --script path/to/index.js [--flags nodejs_compat]   (cold start of another bundle)
 import { createHmac, createHash, randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -176,7 +176,8 @@ try {
 
   if (process.argv.includes("--cold-start-only")) {
     const script = text("script");
-    const build: Build = script ? { ...edge.build, dir: dirname(script), script, bytes: readFileSync(script).length, gzipBytes: gzipSync(readFileSync(script), { level: 9 }).length } : edge.build;
+    const flags = text("flags");
+    const build: Build = script ? { ...edge.build, dir: dirname(script), script, bytes: readFileSync(script).length, gzipBytes: gzipSync(readFileSync(script), { level: 9 }).length, ...(flags ? { compatibilityFlags: flags.split(",") } : {}) } : edge.build;
     const cold = await coldStarts(edge, build, token, COLD_STARTS);
     console.log(JSON.stringify({ script: build.script, bytes: build.bytes, gzipBytes: build.gzipBytes, healthzMedianMs: median(cold.healthzMs), firstPushMedianMs: cold.firstPushMs.length ? median(cold.firstPushMs) : null, ...cold }, null, 2));
   } else {

@@ -61,6 +61,8 @@ export interface FuzzReport {
   durationMs: number;
   byKind: Record<string, { count: number; statuses: Record<string, number> }>;
   httpLayer: Record<string, Record<string, number>>;
+  /** Every violation counted; the first 200 are kept in `violations`. */
+  violationCount: number;
   violations: { kind: string; problem: string; status: number; body: string }[];
   maxMs: number;
   p99Ms: number;
@@ -252,8 +254,9 @@ const MAKERS: Record<string, Maker> = {
     if (choice === 0) {
       const field = r.pick(["subscriptionId", "clientState", "resource", "resourceData", "tenantId", "subscriptionExpirationDateTime"]);
       const item = graphItem(undefined, undefined, { [field]: weird });
-      // A string where a string belongs may leave the item valid (a 300-char resource is a fine resource).
-      const maybeValid = typeof weird === "string" && ["tenantId", "subscriptionExpirationDateTime", "resource", "subscriptionId", "clientState"].includes(field);
+      // A string where a string belongs may leave the item valid (a 300-char resource is a fine
+      // resource); tenantId and subscriptionExpirationDateTime are not read for a change notification.
+      const maybeValid = ["tenantId", "subscriptionExpirationDateTime"].includes(field) || (typeof weird === "string" && ["resource", "subscriptionId", "clientState"].includes(field));
       return { kind: "body:wrong-types", path: "/webhooks/microsoft", headers: json, body: JSON.stringify({ value: [item] }), expect: maybeValid ? { enqueue: field === "clientState" || field === "subscriptionId" ? "never" : "may", redis: "any" } : never([202, 400]) };
     }
     if (choice === 1) {
@@ -495,6 +498,7 @@ export async function runFuzz(edge: Edge, options: FuzzOptions): Promise<FuzzRep
     durationMs: 0,
     byKind: {},
     httpLayer: {},
+    violationCount: 0,
     violations: [],
     maxMs: 0,
     p99Ms: 0,
@@ -564,7 +568,10 @@ export async function runFuzz(edge: Edge, options: FuzzOptions): Promise<FuzzRep
       const layer = (report.httpLayer[spec.kind] ??= {});
       layer[answer.status] = (layer[answer.status] ?? 0) + 1;
     }
-    const problem = (text: string) => report.violations.length < 200 && report.violations.push({ kind: spec.kind, problem: text, status: answer.status, body: answer.body.slice(0, 300) });
+    const problem = (text: string) => {
+      report.violationCount++;
+      if (report.violations.length < 200) report.violations.push({ kind: spec.kind, problem: text, status: answer.status, body: answer.body.slice(0, 300) });
+    };
 
     const checked = (fromWorker || !spec.protocol) && !reset;
     if (checked && answer.status >= 500 && !(answer.status === 503 && ALLOWED_503.test((JSON.parse(answer.body || "{}") as { error?: { code?: string } }).error?.code ?? ""))) problem("5xx");
@@ -600,7 +607,7 @@ export function fuzzMarkdown(report: FuzzReport, context: { machine: string; com
     `\`${context.command}\` — ${report.requests.toLocaleString("en")} requests (${report.controls} genuine controls) against the built Worker in plain \`workerd serve\`, one at a time, in ${(report.durationMs / 1000).toFixed(0)} s.`,
     `Machine: ${context.machine}.`,
     "",
-    `**Violations: ${report.violations.length}.** Enqueued by all requests: ${report.enqueued} pointers (controls and the valid items of mixed batches only). Redis script calls: ${report.redisCalls.total} in all, ${report.redisCalls.refusedAlone} for requests the edge can refuse alone. Slowest request ${report.maxMs.toFixed(0)} ms, p99 ${report.p99Ms.toFixed(1)} ms. 50 MB chunked bodies: ${report.bigBody.sent}, largest workerd RSS growth during one ${(report.bigBody.maxRssGrowthBytes / 1e6).toFixed(1)} MB (route limit ${(report.bigBody.limitBytes / 1e6).toFixed(1)} MB). workerd RSS ${(report.workerdRssBytes.start / 1e6).toFixed(0)} MB at start, ${(report.workerdRssBytes.end / 1e6).toFixed(0)} MB at the end${report.workerdRssBytes.every10k.length ? ` (every 10,000 requests: ${report.workerdRssBytes.every10k.map((b) => (b / 1e6).toFixed(0)).join(", ")} MB)` : ""}.`,
+    `**Violations: ${report.violationCount}.** Enqueued by all requests: ${report.enqueued} pointers (controls and the valid items of mixed batches only). Redis script calls: ${report.redisCalls.total} in all, ${report.redisCalls.refusedAlone} for requests the edge can refuse alone. Slowest request ${report.maxMs.toFixed(0)} ms, p99 ${report.p99Ms.toFixed(1)} ms. 50 MB chunked bodies: ${report.bigBody.sent}, largest workerd RSS growth during one ${(report.bigBody.maxRssGrowthBytes / 1e6).toFixed(1)} MB (route limit ${(report.bigBody.limitBytes / 1e6).toFixed(1)} MB). workerd RSS ${(report.workerdRssBytes.start / 1e6).toFixed(0)} MB at start, ${(report.workerdRssBytes.end / 1e6).toFixed(0)} MB at the end${report.workerdRssBytes.every10k.length ? ` (every 10,000 requests: ${report.workerdRssBytes.every10k.map((b) => (b / 1e6).toFixed(0)).join(", ")} MB)` : ""}.`,
     "",
     "Invariants: no 5xx except a 503 naming the store or an unconfigured route; every 4xx carries `{error:{code,message}}`; an invalid request enqueues nothing; a request the edge can refuse alone costs no Redis call; at most one Redis call per request; no request over 2 s; a 50 MB body never raises workerd's memory by more than 16× the route limit; the Graph handshake answers text/plain with nosniff; every 500th request is a genuine control that must be accepted.",
     "",
