@@ -126,12 +126,13 @@ function procStat(pid: number): { cpuMs: number; rssBytes: number } {
   }
 }
 
-export async function startWorkerd(build: Build, bindings: Record<string, string>, options: { flags?: string[]; port?: number } = {}): Promise<WorkerdProcess> {
+export async function startWorkerd(build: Build, bindings: Record<string, string>, options: { flags?: string[]; port?: number; inspectorPort?: number } = {}): Promise<WorkerdProcess> {
   const port = options.port ?? (await freePort());
   const config = join(build.dir, `config-${port}.capnp`);
   writeFileSync(config, workerdConfig(build, port, bindings, options.flags ?? build.compatibilityFlags));
   const started = performance.now();
-  const child = spawn(join(ROOT, "node_modules/.bin/workerd"), ["serve", config], { stdio: ["ignore", "pipe", "pipe"] });
+  const inspector = options.inspectorPort ? [`--inspector-addr=127.0.0.1:${options.inspectorPort}`] : [];
+  const child = spawn(join(ROOT, "node_modules/.bin/workerd"), ["serve", config, ...inspector], { stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on("line", (line) => output.length < 200 && output.push(line));
   const url = `http://127.0.0.1:${port}`;

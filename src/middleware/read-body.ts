@@ -1,7 +1,8 @@
 // Reading a request body within a route's limit, and parsing it as JSON against a schema.
 //
-// The body is counted while it is read and the read stops at the limit (413), whether or not a
-// Content-Length was sent: a chunked 50 MB body costs the Worker at most `maxBytes` of memory.
+// A declared Content-Length over the limit is refused before reading (413); a chunked body is
+// counted while it is read and the read stops at the limit: a chunked 50 MB body costs the Worker
+// at most `maxBytes` of memory.
 // Only identity encoding is taken (a gzip body would be inflated past any limit we checked), and
 // only well-formed UTF-8. Every refusal is a 4xx through the one error path; nothing is enqueued.
 import type { Context } from "hono";
@@ -16,6 +17,19 @@ export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array
   if (declared !== undefined) {
     if (!/^\s*\d{1,16}\s*$/.test(declared)) refuse(400, "invalid_content_length", "Content-Length is not a number");
     if (Number(declared) > maxBytes) tooLarge(maxBytes);
+  }
+  // A body framed by its Content-Length is at most that long (workerd and Cloudflare's edge drop
+  // Content-Length from a chunked request and show Transfer-Encoding instead), so it is read in
+  // one native step; any other body is counted chunk by chunk and abandoned at the limit.
+  if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
+    let whole: ArrayBuffer;
+    try {
+      whole = await c.req.raw.arrayBuffer();
+    } catch {
+      refuse(400, "incomplete_body", "the body ended before its declared length");
+    }
+    if (whole.byteLength > maxBytes) tooLarge(maxBytes);
+    return new Uint8Array(whole);
   }
   const stream = c.req.raw.body;
   if (!stream) return new Uint8Array(0);

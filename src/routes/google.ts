@@ -36,7 +36,9 @@ const dataSchema = z.object({ emailAddress: googlePointerSchema.shape.emailAddre
 function decodeData(data: string) {
   let bytes: Uint8Array;
   try {
-    bytes = Uint8Array.from(atob(data.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
+    const binary = atob(data.replace(/[-_]/g, (ch) => (ch === "-" ? "+" : "/")));
+    bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   } catch {
     refuse(400, "invalid_message_data", "message.data is not base64");
   }
