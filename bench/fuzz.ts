@@ -3,7 +3,7 @@
 // Writes bench/results/fuzz.md and bench/results/fuzz.json.
 //   node bench/fuzz.ts [--requests 100000] [--seed N] [--big-bodies 20] [--no-write]
 import { writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { startEdge } from "./support/edge.ts";
 import { fuzzMarkdown, runFuzz } from "./support/fuzz.ts";
 
@@ -22,7 +22,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => 
 try {
   const report = await runFuzz(edge, { requests, seed, bigBodies, progress: (n) => process.stderr.write(`\r${n.toLocaleString("en")} / ${requests.toLocaleString("en")}`) });
   process.stderr.write("\n");
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "?"}, shared with other engineers' test runs; Node ${process.version}; workerd ${edge.workerd.output.length ? "(warnings: " + edge.workerd.output.join("; ").slice(0, 200) + ")" : ""}`.trim();
+  const warnings = edge.workerd.output.filter((line) => !line.startsWith("{") && /warn|compat/i.test(line));
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "?"}, shared with other engineers' test runs (load average ${loadavg().map((l) => l.toFixed(1)).join(" ")} at the end); Node ${process.version}${warnings.length ? `; workerd said: ${warnings.join("; ").slice(0, 300)}` : ""}`;
   const md = fuzzMarkdown(report, { machine, command: `node bench/fuzz.ts --requests ${requests} --seed ${seed} --big-bodies ${bigBodies}`, build: edge.build });
   if (write) {
     writeFileSync(new URL("results/fuzz.md", import.meta.url), md);

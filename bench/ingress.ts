@@ -225,7 +225,7 @@ try {
       bundle: { bytes: shipped.bytes, gzipBytes: shipped.gzipBytes },
       coldStart: { healthzMedianMs: median(cold.healthzMs), firstPushMedianMs: cold.firstPushMs.length ? median(cold.firstPushMs) : null, ...cold },
       jwksFetchesDuringWarmup: jwksAfterWarmup,
-      workerdWarnings: edge.workerd.output.filter((l) => /compat|warn/i.test(l)),
+      workerdWarnings: edge.workerd.output.filter((l) => !l.startsWith("{") && /compat|warn/i.test(l)),
       scenarios: summary,
     };
     const md = markdown(out);
