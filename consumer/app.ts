@@ -35,7 +35,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const db = await openDatabase(config);
   const mailboxes = new Mailboxes(db, config.secretsEnv);
   const apis = createProviderApis(config.providers);
-  const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log });
+  const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log, confirmGmailCursor: (address, historyId) => connection.queue.confirmGmailCursor(address, historyId) });
   const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
