@@ -69,6 +69,8 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,
       ingressUrl: config.imapListener.ingressUrl,
       webhookSecret: config.imapListener.webhookSecret,
+      leaseTtlMs: config.imapListener.leaseTtlMs,
+      refreshMs: Math.max(100, Math.floor(config.imapListener.leaseTtlMs / 3)),
       reconcileMs: config.reconcileIntervalMs,
       log,
     });

@@ -11,6 +11,8 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 export const DEFAULT_CONCURRENCY = 8;
 /** At most this many jobs claimed ahead of a free slot (see the claim loop). */
 export const DEFAULT_PREFETCH = 64;
+/** A crashed replica's IMAP mailboxes are taken over after at most this (plus a third of it). */
+export const DEFAULT_IMAP_LEASE_TTL_MS = 60_000;
 export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };
 
 export interface ProcessingLimits {
@@ -59,8 +61,10 @@ export interface ConsumerConfig extends QueueConnectionConfig {
   providers: ProviderEndpoints;
   /** The Worker's public base URL: Graph notification URLs and the IMAP listener's posts. */
   ingressUrl: string | undefined;
-  /** Set when this replica runs the IMAP listener (it needs the ingress URL and the shared secret). */
-  imapListener: { ingressUrl: string; webhookSecret: string } | undefined;
+  /** Set when this replica runs the IMAP listener (it needs the ingress URL and the shared secret).
+   * `leaseTtlMs`: how long a replica that stopped renewing (a crash) keeps its IMAP mailboxes
+   * before another replica, or its own restart, takes them over; renewed every third of it. */
+  imapListener: { ingressUrl: string; webhookSecret: string; leaseTtlMs: number } | undefined;
   /** Credentials stored as `env:NAME` are read from here when a mailbox row is used. */
   secretsEnv: Env;
 }
@@ -111,7 +115,7 @@ export function consumerConfig(env: Env): ConsumerConfig {
     mail: mailOptionsFromEnv(env),
     providers: providerEndpoints(env),
     ingressUrl,
-    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret } : undefined,
+    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret, leaseTtlMs: positiveInteger(env, "INLET_IMAP_LEASE_TTL_MS", DEFAULT_IMAP_LEASE_TTL_MS) } : undefined,
     secretsEnv: env,
   };
 }

@@ -24,7 +24,9 @@ describe("consumer configuration", () => {
     expect(consumerConfig(rest).redis).toEqual({ transport: "rest", url: "https://eu1.upstash.io", token: "tok" });
     expect(consumerConfig({ ...rest, REDIS_URL: "redis://r:6379" }).redis).toEqual({ transport: "tcp", url: "redis://r:6379" });
     const listener = { INGRESS_URL: "https://edge.example", IMAP_WEBHOOK_SECRET: "s" };
-    expect(consumerConfig(listener).imapListener).toEqual({ ingressUrl: "https://edge.example", webhookSecret: "s" });
+    expect(consumerConfig(listener).imapListener).toEqual({ ingressUrl: "https://edge.example", webhookSecret: "s", leaseTtlMs: 60_000 });
+    // How soon a crashed replica's IMAP mailboxes are watched again is the operator's to choose.
+    expect(consumerConfig({ ...listener, INLET_IMAP_LEASE_TTL_MS: "6000" }).imapListener?.leaseTtlMs).toBe(6000);
     expect(consumerConfig({ ...listener, INLET_IMAP_LISTENER: "0" }).imapListener).toBeUndefined();
   });
 
@@ -35,5 +37,6 @@ describe("consumer configuration", () => {
     expect(() => consumerConfig({ MICROSOFT_GRAPH_BASE_URL: "graph.local" })).toThrow(/MICROSOFT_GRAPH_BASE_URL must be an absolute URL/);
     expect(() => consumerConfig({ UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS: "2.5" })).toThrow(/UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS/);
     expect(() => consumerConfig({ INLET_IMAP_LISTENER: "maybe" })).toThrow(/INLET_IMAP_LISTENER must be 1 or 0/);
+    expect(() => consumerConfig({ INGRESS_URL: "https://edge.example", IMAP_WEBHOOK_SECRET: "s", INLET_IMAP_LEASE_TTL_MS: "soon" })).toThrow(/INLET_IMAP_LEASE_TTL_MS/);
   });
 });

@@ -9,6 +9,7 @@ import { startDovecot, type Dovecot } from "../../../dev/dovecot.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
 import { sleep, testQueue, type TestQueue } from "../../support/queues.ts";
 import { TcpScriptClient, createTcpRedis } from "../../../consumer/redis/tcp-client.ts";
+import { MailboxLease } from "../../../consumer/runtime/mailbox-lease.ts";
 import { inject } from "vitest";
 
 const USER = "support@example.com";
@@ -164,5 +165,21 @@ describe("IMAP listener against Dovecot", () => {
     await b.listener.stop();
     a.close();
     b.close();
+  });
+
+  it("a replica that died holding the lease (SIGKILL: no release) loses its mailbox after the lease TTL: the next listener watches it within the TTL and a refresh", async () => {
+    const client = redis();
+    const dead = new MailboxLease(new TcpScriptClient(client), `${q.settings.keys.ready}:imap-lease:imap-provider-1`, "replica-killed-mid-renewal", 3000);
+    expect(await dead.acquire()).toBe(true);
+    const next = listener(); // leaseTtlMs 3000, refreshMs 500 (the consumer renews every third of INLET_IMAP_LEASE_TTL_MS)
+    const began = Date.now();
+    await next.listener.start();
+    expect(next.listener.watching).toEqual([]);
+    while (next.listener.watching.length === 0 && Date.now() - began < 10_000) await sleep(50);
+    expect(next.listener.watching).toEqual(["imap-provider-1"]);
+    expect(Date.now() - began).toBeLessThanOrEqual(3000 + 500 + 500);
+    await next.listener.stop();
+    next.close();
+    client.disconnect();
   });
 });
