@@ -81,6 +81,7 @@ export interface Fault {
 
 export class Faults {
   readonly #faults = new Map<string, Fault>();
+  readonly #hits = new Map<string, number>();
 
   set(key: string, fault: Fault): void {
     this.#faults.set(key, { ...fault });
@@ -101,8 +102,14 @@ export class Faults {
     }
     if (fault.delayMs) await sleep(fault.delayMs);
     if (!fault.status) return undefined;
+    this.#hits.set(key, (this.#hits.get(key) ?? 0) + 1);
     const body = fault.body ?? { error: { code: fault.status === 429 ? "TooManyRequests" : fault.status >= 500 ? "ServiceUnavailable" : "InjectedFault", message: "injected fault" } };
     return { status: fault.status, headers: fault.retryAfter ? { "retry-after": fault.retryAfter } : {}, body };
+  }
+
+  /** How many requests for `key` were answered with its fault's status so far. */
+  hits(key: string): number {
+    return this.#hits.get(key) ?? 0;
   }
 
   /** How long to stall the body of a normal answer for `key` (used by routes that serve content). */
