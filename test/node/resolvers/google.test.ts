@@ -154,6 +154,21 @@ describe("Gmail resolver", () => {
     expect((await b.directory.get("g-1"))?.cursors.needsResync).toBe(false);
   });
 
+  it("a backlog of pushes for one mailbox, their jobs all running at once: each message applied once; a push newer than the run in progress is done after it, from where it left the cursor", async () => {
+    const { run, ids, cursor } = setup();
+    const first = Array.from({ length: 10 }, (_, i) => gmail.addMessage(USER, buildMail({ id: `backlog${i}@example.org` })));
+    for (const m of first) gmail.faults.set(`message:${m.id}`, { delayMs: 30 }); // a run in progress for a while
+    // Eight slots take eight pushes of the backlog at once (each names a point of it).
+    const jobs = first.slice(2).map((m) => run(m.historyId));
+    await new Promise((r) => setTimeout(r, 100));
+    const later = [gmail.addMessage(USER, buildMail({ id: "later0@example.org" })), gmail.addMessage(USER, buildMail({ id: "later1@example.org" }))];
+    const laterJob = run(later[1]!.historyId); // after the run in progress listed its history
+    const outcomes = await Promise.all([...jobs, laterJob]);
+    expect(outcomes.every((o) => o.outcome === "processed")).toBe(true);
+    expect(ids()).toEqual([...first, ...later].map((m) => m.id)); // each once, in history order
+    expect(await cursor()).toBe(later[1]!.historyId);
+  });
+
   it("a push older than the cursor is already covered: processed with 0 messages, cursor unchanged", async () => {
     const old = gmail.addMessage(USER, buildMail({ id: "o@example.org" }));
     gmail.addMessage(USER, buildMail({ id: "o2@example.org" }));
