@@ -16,6 +16,12 @@ export interface ConsumerExit {
   lastLines: string[];
 }
 
+/** Jobs acknowledged, and the messages they applied (a Gmail job applies every message its history listing holds). */
+export interface AckCount {
+  jobs: number;
+  messages: number;
+}
+
 export interface ErrorLine {
   event: string;
   code: string;
@@ -38,7 +44,7 @@ export interface ConsumerGroup {
   pid(): number | undefined;
   /** Resident set high-water mark of the current process, MB (from /proc). */
   peakRssMb(): number | undefined;
-  readonly stats: { starts: number; kills: number; startFailures: number; crashes: ConsumerExit[]; errors: Map<string, ErrorLine>; dlqEvents: number };
+  readonly stats: { starts: number; kills: number; startFailures: number; crashes: ConsumerExit[]; errors: Map<string, ErrorLine>; dlqEvents: number; acks: Record<string, AckCount> };
 }
 
 export function consumerGroup(o: { root: string; env: Record<string, string>; logFile: string }): ConsumerGroup {
@@ -47,7 +53,7 @@ export function consumerGroup(o: { root: string; env: Record<string, string>; lo
   let startedLine = false;
   let readyWaiters: (() => void)[] = [];
   const recent: string[] = [];
-  const stats: ConsumerGroup["stats"] = { starts: 0, kills: 0, startFailures: 0, crashes: [], errors: new Map(), dlqEvents: 0 };
+  const stats: ConsumerGroup["stats"] = { starts: 0, kills: 0, startFailures: 0, crashes: [], errors: new Map(), dlqEvents: 0, acks: {} };
   let expectedExit: RunningChild | undefined;
   let startFailed = false;
 
@@ -60,6 +66,16 @@ export function consumerGroup(o: { root: string; env: Record<string, string>; lo
       readyWaiters = [];
     }
     if (line.includes('"inbound_email_queue_dlq"')) stats.dlqEvents++;
+    if (line.includes('"inbound_email_queue_ack"')) {
+      try {
+        const ack = JSON.parse(line) as { provider?: string; messages?: number };
+        const count = (stats.acks[ack.provider ?? "?"] ??= { jobs: 0, messages: 0 });
+        count.jobs++;
+        count.messages += ack.messages ?? 0;
+      } catch {
+        // not a log line of ours
+      }
+    }
     if (line.includes('"inbound_email_consumer_start_failed"')) startFailed = true;
     if (/"level":(50|60)/.test(line)) {
       try {

@@ -5,7 +5,7 @@
 // sweep must find those mail). A notification the edge answers with a 5xx, or cannot take at
 // all, is sent again later, as Graph and Pub/Sub retry with backoff; one that keeps failing is
 // left to the sweep and counted.
-import { pushGmailNotification } from "../../dev/fakes/pubsub.ts";
+import { pushGmailNotification, signPushToken } from "../../dev/fakes/pubsub.ts";
 import { sleep } from "./child.ts";
 import { random, type PlannedMail, type ProviderKind } from "./mail-plan.ts";
 import { MAILBOXES, type ChainStack } from "./stack.ts";
@@ -44,6 +44,8 @@ export class Deliverer {
   readonly #rnd: () => number;
   readonly #resends = new Set<Promise<void>>();
   #imapQueue: Promise<unknown> = Promise.resolve();
+  /** The push token, reused for a few minutes as a push sender may (the edge verifies each push alike). */
+  #token: { value: Promise<string>; until: number } | undefined;
 
   constructor(stack: ChainStack, options: DelivererOptions) {
     this.#stack = stack;
@@ -52,8 +54,8 @@ export class Deliverer {
     stack.graph.dropNotifications = this.#o.notify ? options.dropShare : 0;
   }
 
-  async deliver(mail: PlannedMail): Promise<Delivered> {
-    const raw = mail.raw();
+  /** `raw` when the mail was built ahead (so building it is not part of a timed offer). */
+  async deliver(mail: PlannedMail, raw: Uint8Array = mail.raw()): Promise<Delivered> {
     this.stats.delivered[mail.provider]++;
     if (mail.provider === "microsoft") return this.#graph(mail, raw);
     if (mail.provider === "google") return this.#gmail(raw);
@@ -90,7 +92,9 @@ export class Deliverer {
       this.stats.droppedGmail++;
       return { announcedAt, providerMessageId: id };
     }
-    await this.#sendOrResend(async () => (await pushGmailNotification(push.endpoint, push, { emailAddress: MAILBOXES.google.address, historyId })) < 500);
+    if (!this.#token || this.#token.until < Date.now()) this.#token = { value: signPushToken(push), until: Date.now() + 5 * 60_000 };
+    const token = await this.#token.value;
+    await this.#sendOrResend(async () => (await pushGmailNotification(push.endpoint, push, { emailAddress: MAILBOXES.google.address, historyId }, { token })) < 500);
     return { announcedAt, providerMessageId: id };
   }
 

@@ -3,7 +3,7 @@
 // consumer as a process group. Each listens on a loopback port chosen at start and kept across
 // restarts, so the others find it again.
 import { execFile } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readdirSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -36,6 +36,7 @@ export interface OwnRedis {
   port: number;
   /** SIGKILL (no shutdown save: what survives is what the append-only file holds), then start again after `downMs`. */
   crashAndRestart(downMs: number): Promise<void>;
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -63,6 +64,7 @@ export async function startOwnRedis(dir: string): Promise<OwnRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: () => child?.pid,
     async crashAndRestart(downMs) {
       await child?.kill();
       await sleep(downMs);
@@ -81,6 +83,8 @@ export interface OwnPostgres {
   port: number;
   /** `pg_ctl stop -m fast` (sessions end with 57P01), down for `downMs`, then start. */
   restart(downMs: number): Promise<void>;
+  /** The postmaster (every backend is its child). */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -120,6 +124,13 @@ export async function startOwnPostgres(dir: string): Promise<OwnPostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/inlet`,
     port,
+    pid() {
+      try {
+        return Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+      } catch {
+        return undefined;
+      }
+    },
     async restart(downMs) {
       await stopServer("fast");
       await sleep(downMs);
@@ -137,6 +148,7 @@ export interface OwnRestBridge {
   url: string;
   token: string;
   crashAndRestart(downMs: number): Promise<void>;
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -156,6 +168,7 @@ export async function startOwnRestBridge(o: { root: string; dir: string; redisUr
   return {
     url,
     token: o.token,
+    pid: () => child?.pid,
     async crashAndRestart(downMs) {
       await child?.kill();
       await sleep(downMs);

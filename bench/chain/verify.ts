@@ -57,6 +57,7 @@ export async function verifyRun(o: {
   poisonHits: (graphId: string) => number;
 }): Promise<Verdict> {
   const client = new pg.Client({ connectionString: o.databaseUrl });
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const rows = (await client.query<ProcessedRow>("SELECT identity, status, reason, ticket_id::int AS ticket_id, comment_id::int AS comment_id FROM email_processed_messages WHERE tenant_id = $1", [TENANT])).rows;
@@ -181,6 +182,7 @@ export async function verifyRun(o: {
 /** How far the run has come: processed rows of the tenant, the queue, the dead letters. */
 export async function progressOf(databaseUrl: string, consumerEnv: Record<string, string>): Promise<{ processed: number; queue: QueueStats }> {
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5000 });
+  client.on("error", () => undefined);
   const connection = connectQueue(queueConnectionConfig(consumerEnv), { failFast: true });
   try {
     await client.connect();
