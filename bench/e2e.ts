@@ -28,6 +28,8 @@ const SECONDS = Number(arg("seconds", "10"));
 const BURST = Number(arg("burst", "1000"));
 const RATES = arg("rates", "10,100,500").split(",").map(Number);
 const LADDER = [0.5, 0.7, 0.85, 1, 1.2];
+/** Going down from the first step, the ladder stops below this share of the drain rate. */
+const LADDER_FLOOR = 0.15;
 const WRITE = !process.argv.includes("--no-write");
 const DRAIN_MS = 600_000;
 const progress = (line: string) => process.stdout.write(`${line}\n`);
@@ -88,13 +90,19 @@ try {
     }
     const ladder: SteadyResult[] = [];
     let maxSustained: number | undefined;
-    for (const f of LADDER) {
+    const tryShare = async (f: number) => {
       const rate = Math.max(1, Math.round(f * chainDrain!.mailsPerSecond));
-      const step = await steady(stack, watch, { rate, seconds: SECONDS, seed: seed + rate, runId: tag(`ladder${rate}`), drainMs: DRAIN_MS });
+      const step = await steady(stack, watch!, { rate, seconds: SECONDS, seed: seed + rate, runId: tag(`ladder${rate}`), drainMs: DRAIN_MS });
       ladder.push(step);
       progress(`round ${r + 1}: ladder ${rate}/s ${step.sustained ? "sustained" : "NOT sustained"} (p50 ${step.latencyMs.p50} ms, p99 ${step.latencyMs.p99} ms, first/last fifth p50 ${step.firstFifthP50Ms}/${step.lastFifthP50Ms} ms, backlog at end ${step.backlogAtEnd}, offered ${step.offeredRate}/s)`);
-      if (!step.sustained) break;
-      maxSustained = rate;
+      if (step.sustained) maxSustained = Math.max(maxSustained ?? 0, rate);
+      return step.sustained;
+    };
+    // Up from half the drain rate while each step holds; down from there when the first does not.
+    if (await tryShare(LADDER[0]!)) {
+      for (const f of LADDER.slice(1)) if (!(await tryShare(f))) break;
+    } else {
+      for (let f = LADDER[0]! * 0.7; f > LADDER_FLOOR; f *= 0.7) if (await tryShare(f)) break;
     }
     const rates = RATES.map((_, i) => RATES[(i + r) % RATES.length]!);
     const steadyResults: SteadyResult[] = [];

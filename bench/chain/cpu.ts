@@ -1,6 +1,7 @@
 // CPU time of each piece of the chain (a process and everything it started), from /proc: where a
-// mail's cost goes. Processes that exit in between (a PostgreSQL backend that closed) are not
-// counted, so the figures are a floor.
+// mail's cost goes. A process's own time and that of its children it has reaped (a PostgreSQL
+// backend that closed counts for the postmaster); a child that exited unreaped is missed, so
+// the figures are a floor.
 import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -18,7 +19,8 @@ function processes(): Map<number, Proc> {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       // Fields after the command name, which is in parentheses and may hold spaces.
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) });
+      // utime, stime, cutime, cstime (fields 14-17 of proc(5)).
+      out.set(Number(entry), { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) });
     } catch {
       // gone meanwhile
     }
