@@ -3,7 +3,7 @@
 //   node bench/chaos.ts [--mails 10000] [--rate 100] [--seed 1] [--poisoned 5] [--keep]
 // Only the full run (10,000 mails) writes the results; other sizes print them. Exit code 1 when a
 // check failed (the report says which, and the run's logs are kept).
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { Cleanup } from "./chain/cleanup.ts";
 import { CHAOS_CONSUMER_ENV, runChaos, type ChaosReport } from "./chain/chaos.ts";
@@ -17,6 +17,14 @@ const mails = arg("mails", FULL);
 const progress = (line: string) => process.stdout.write(`${line}\n`);
 const cleanup = new Cleanup();
 cleanup.onSignals(progress);
+
+// --render FILE: write chaos.md again from a chaos.json (the report's text changed, the run did not).
+const renderFrom = process.argv.includes("--render") ? process.argv[process.argv.indexOf("--render") + 1] : undefined;
+if (renderFrom) {
+  writeFileSync("bench/results/chaos.md", markdown(JSON.parse(readFileSync(renderFrom, "utf8")) as ChaosReport));
+  progress("wrote bench/results/chaos.md");
+  process.exit(0);
+}
 
 const report = await runChaos({
   root: process.cwd(),
@@ -47,6 +55,14 @@ if (mails === FULL) {
 const ok = report.verdict.ok && report.drained && report.consumer.crashes.length === 0;
 if (!ok) progress(`CHECKS FAILED; logs kept in ${report.dir}`);
 process.exit(ok ? 0 : 1);
+
+/** What a crash log says killed it: the error line and its code (no mail content is logged). */
+function causeOf(lines: readonly string[]): string {
+  const error = lines.find((l) => /^(\w*Error|error)\b.*:/.test(l.trim())) ?? lines.find((l) => /"level":(50|60)/.test(l));
+  const code = lines.map((l) => /^\s*code: '([^']+)'/.exec(l)?.[1]).find((c) => c);
+  if (!error) return `the last log lines name error code ${code ?? "(none)"}; see the consumer log`;
+  return `${error.trim().slice(0, 200)}${code ? ` (${code})` : ""}`;
+}
 
 function markdown(r: ChaosReport): string {
   const v = r.verdict;
@@ -86,6 +102,6 @@ function markdown(r: ChaosReport): string {
     ...(r.consumer.errors.length
       ? ["Error lines the consumer logged (event, code: count):", "", ...r.consumer.errors.map((e) => `- \`${e.event}\` ${e.code || "(no code)"}: ${e.count} — ${e.message.replace(/\n/g, " ").slice(0, 160)}`), ""]
       : []),
-    ...(r.consumer.crashes.length ? ["Consumer crashes:", "", ...r.consumer.crashes.slice(0, 5).map((c) => `- ${c.at}: code ${c.code}, signal ${c.signal}; last line: \`${(c.lastLines.at(-1) ?? "").slice(0, 300)}\``), ""] : []),
+    ...(r.consumer.crashes.length ? ["Consumer crashes (the harness restarted it each time):", "", ...r.consumer.crashes.slice(0, 5).map((c) => `- ${c.at}: exit code ${c.code}, signal ${c.signal}: \`${causeOf(c.lastLines)}\``), ""] : []),
   ].join("\n");
 }

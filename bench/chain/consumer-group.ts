@@ -59,7 +59,7 @@ export function consumerGroup(o: { root: string; env: Record<string, string>; lo
 
   const onLine = (line: string) => {
     recent.push(line);
-    if (recent.length > 25) recent.shift();
+    if (recent.length > 60) recent.shift();
     if (line.includes('"inbound_email_consumer_started"')) {
       startedLine = true;
       for (const w of readyWaiters) w();
