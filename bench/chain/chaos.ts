@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cleanup } from "./cleanup.ts";
 import { closeLogs, sleep } from "./child.ts";
-import { Deliverer, type DeliveryStats } from "./deliver.ts";
-import { planMail, type PlannedMail } from "./mail-plan.ts";
+import { Deliverer, offer, type DeliveryStats } from "./deliver.ts";
+import { planMail } from "./mail-plan.ts";
 import { startStack, type ChainStack } from "./stack.ts";
 import { progressOf, verifyRun, type Verdict } from "./verify.ts";
 import type { ConsumerExit, ErrorLine } from "./consumer-group.ts";
@@ -183,20 +183,3 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
-
-/** Delivers the k-th mail k / rate seconds after t0, at most 64 deliveries in flight. */
-export async function offer(plan: readonly PlannedMail[], rate: number, t0: number, deliver: (mail: PlannedMail) => Promise<unknown>): Promise<void> {
-  const inFlight = new Set<Promise<unknown>>();
-  let failure: unknown;
-  for (const [k, mail] of plan.entries()) {
-    const due = t0 + (k / rate) * 1000 - Date.now();
-    if (due > 0) await sleep(due);
-    while (inFlight.size >= 64) await Promise.race(inFlight);
-    if (failure) throw failure;
-    const p = deliver(mail).catch((error: unknown) => (failure = error));
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  }
-  await Promise.all(inFlight);
-  if (failure) throw failure;
-}

@@ -1,4 +1,5 @@
-// Delivers planned mail the way each provider does and announces it: Graph stores the message
+// The load generator: offer() paces mail at a steady rate, a Deliverer delivers each mail the way
+// its provider does and announces it: Graph stores the message
 // and sends its change notification, Gmail stores it and Pub/Sub pushes {emailAddress,
 // historyId} with a signed OIDC token, IMAP mail is APPENDed to Dovecot (the consumer's IMAP
 // listener announces it). A share of Graph and Gmail notifications is dropped on purpose (the
@@ -123,4 +124,21 @@ export class Deliverer {
     this.#resends.add(retry);
     void retry.finally(() => this.#resends.delete(retry));
   }
+}
+
+/** Delivers the k-th mail k / rate seconds after t0, at most 64 deliveries in flight. */
+export async function offer(plan: readonly PlannedMail[], rate: number, t0: number, deliver: (mail: PlannedMail) => Promise<unknown>): Promise<void> {
+  const inFlight = new Set<Promise<unknown>>();
+  let failure: unknown;
+  for (const [k, mail] of plan.entries()) {
+    const due = t0 + (k / rate) * 1000 - Date.now();
+    if (due > 0) await sleep(due);
+    while (inFlight.size >= 64) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const p = deliver(mail).catch((error: unknown) => (failure = error));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+  }
+  await Promise.all(inFlight);
+  if (failure) throw failure;
 }

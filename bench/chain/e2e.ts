@@ -18,8 +18,7 @@ import type { BaselineSpec } from "./baseline.ts";
 import { childEnv } from "./services.ts";
 import { cpuSince, cpuSnapshot } from "./cpu.ts";
 import type { CommitWatch } from "./commit-watch.ts";
-import { offer } from "./chaos.ts";
-import { Deliverer } from "./deliver.ts";
+import { Deliverer, offer } from "./deliver.ts";
 import { planMail, PROVIDERS, type PlannedMail, type ProviderKind } from "./mail-plan.ts";
 import { MAILBOXES, type ChainStack } from "./stack.ts";
 
