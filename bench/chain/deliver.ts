@@ -1,11 +1,10 @@
-// The load generator: offer() paces mail at a steady rate, a Deliverer delivers each mail the way
-// its provider does and announces it: Graph stores the message
-// and sends its change notification, Gmail stores it and Pub/Sub pushes {emailAddress,
-// historyId} with a signed OIDC token, IMAP mail is APPENDed to Dovecot (the consumer's IMAP
-// listener announces it). A share of Graph and Gmail notifications is dropped on purpose (the
-// sweep must find those mail). A notification the edge answers with a 5xx, or cannot take at
-// all, is sent again later, as Graph and Pub/Sub retry with backoff; one that keeps failing is
-// left to the sweep and counted.
+// The load generator: offer() paces mail at a steady rate, and a Deliverer delivers each mail the
+// way its provider does and announces it: Graph stores the message and sends its change
+// notification, Gmail stores it and Pub/Sub pushes {emailAddress, historyId} with a signed OIDC
+// token, IMAP mail is APPENDed to Dovecot (the consumer's IMAP listener announces it). A share of
+// Graph and Gmail notifications is dropped on purpose (the sweep must find those mails). A
+// notification the edge answers with a 5xx, or cannot take at all, is sent again later, as Graph
+// and Pub/Sub retry with backoff; one that keeps failing is left to the sweep and counted.
 import { pushGmailNotification, signPushToken } from "../../dev/fakes/pubsub.ts";
 import { sleep } from "./child.ts";
 import { random, type PlannedMail, type ProviderKind } from "./mail-plan.ts";
