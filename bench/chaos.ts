@@ -92,6 +92,7 @@ function markdown(r: ChaosReport): string {
     `| attempts of each poisoned dead letter (goal ${o.consumerEnv.UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS}) | ${v.deadLetters.attempts.join(", ") || "-"} |`,
     `| fetches the Graph fake refused per poisoned mail | ${v.deadLetters.fetchesPerPoisoned.join(", ") || "-"} |`,
     `| queue at the end (ready, processing, inflight, delayed) | ${v.queue.ready}, ${v.queue.processing}, ${v.queue.inflight}, ${v.queue.delayed} |`,
+    `| deliveries per job, jobs not dead-lettered (deliveries: jobs) | ${Object.entries(r.deliveriesPerJob?.others ?? {}).map(([n, c]) => `${n}: ${c}`).join(", ") || "-"} |`,
     `| consumer crashes (exits the harness did not cause) | ${r.consumer.crashes.length} |`,
     `| consumer starts that failed while a dependency was down | ${r.consumer.startFailures} |`,
     `| wall time (first mail to drained${r.drained ? "" : ", NOT drained"}) | **${r.wallSeconds} s** (load ${r.loadSeconds} s, drain ${r.drainSeconds} s) |`,

@@ -76,6 +76,10 @@ export interface ChaosReport {
   mailsPerSecond: number;
   delivery: DeliveryStats;
   consumer: { starts: number; kills: number; startFailures: number; crashes: ConsumerExit[]; errors: ErrorLine[]; dlqEvents: number };
+  /** Jobs by how many deliveries they took (the consumer's consume_start lines): how close mail
+   * that was not poisoned came to the dead-letter list under the kills, each of which costs the
+   * jobs it held an attempt. */
+  deliveriesPerJob: { poisoned: Record<string, number>; others: Record<string, number> };
   faults: FaultEvent[];
   /** Where the logs are (kept when the run failed). */
   dir: string | undefined;
@@ -171,7 +175,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       drained,
       mailsPerSecond: round(o.mails / wallSeconds),
       delivery: deliverer.stats,
-      consumer: { ...s.consumer.stats, errors: [...s.consumer.stats.errors.values()] },
+      consumer: { starts: s.consumer.stats.starts, kills: s.consumer.stats.kills, startFailures: s.consumer.stats.startFailures, crashes: s.consumer.stats.crashes, errors: [...s.consumer.stats.errors.values()], dlqEvents: s.consumer.stats.dlqEvents },
+      deliveriesPerJob: histogram(s.consumer.stats.deliveries, new Set(verdict.deadLetters.jobIds)),
       faults: events,
       dir: passed && !o.keepDir ? undefined : dir,
     };
@@ -183,3 +188,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 }
 
 const round = (n: number) => Math.round(n * 10) / 10;
+
+/** How many jobs took 1, 2, ... deliveries, the dead-lettered apart. */
+function histogram(deliveries: ReadonlyMap<string, number>, deadJobIds: ReadonlySet<string>): ChaosReport["deliveriesPerJob"] {
+  const out: ChaosReport["deliveriesPerJob"] = { poisoned: {}, others: {} };
+  for (const [jobId, n] of deliveries) {
+    const bucket = deadJobIds.has(jobId) ? out.poisoned : out.others;
+    bucket[n] = (bucket[n] ?? 0) + 1;
+  }
+  return out;
+}

@@ -44,7 +44,7 @@ export interface ConsumerGroup {
   pid(): number | undefined;
   /** Resident set high-water mark of the current process, MB (from /proc). */
   peakRssMb(): number | undefined;
-  readonly stats: { starts: number; kills: number; startFailures: number; crashes: ConsumerExit[]; errors: Map<string, ErrorLine>; dlqEvents: number; acks: Record<string, AckCount> };
+  readonly stats: { starts: number; kills: number; startFailures: number; crashes: ConsumerExit[]; errors: Map<string, ErrorLine>; dlqEvents: number; acks: Record<string, AckCount>; deliveries: Map<string, number> };
 }
 
 export function consumerGroup(o: { root: string; env: Record<string, string>; logFile: string }): ConsumerGroup {
@@ -53,7 +53,7 @@ export function consumerGroup(o: { root: string; env: Record<string, string>; lo
   let startedLine = false;
   let readyWaiters: (() => void)[] = [];
   const recent: string[] = [];
-  const stats: ConsumerGroup["stats"] = { starts: 0, kills: 0, startFailures: 0, crashes: [], errors: new Map(), dlqEvents: 0, acks: {} };
+  const stats: ConsumerGroup["stats"] = { starts: 0, kills: 0, startFailures: 0, crashes: [], errors: new Map(), dlqEvents: 0, acks: {}, deliveries: new Map() };
   let expectedExit: RunningChild | undefined;
   let startFailed = false;
 
@@ -66,6 +66,11 @@ export function consumerGroup(o: { root: string; env: Record<string, string>; lo
       readyWaiters = [];
     }
     if (line.includes('"inbound_email_queue_dlq"')) stats.dlqEvents++;
+    if (line.includes('"inbound_email_queue_consume_start"')) {
+      const jobId = /"jobId":"([^"]+)"/.exec(line)?.[1];
+      const attempt = Number(/"attempt":(\d+)/.exec(line)?.[1] ?? 0);
+      if (jobId) stats.deliveries.set(jobId, Math.max(attempt, stats.deliveries.get(jobId) ?? 0));
+    }
     if (line.includes('"inbound_email_queue_ack"')) {
       try {
         const ack = JSON.parse(line) as { provider?: string; messages?: number };

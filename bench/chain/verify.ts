@@ -33,7 +33,7 @@ export interface Verdict {
   tickets: { expected: number; actual: number };
   comments: { expected: number; actual: number };
   documents: { expected: number; actual: number; duplicated: number; missing: number };
-  deadLetters: { total: number; poisoned: number; poisonedFound: number; attempts: number[]; fetchesPerPoisoned: number[]; unexpected: { id: string; lastError: string; attempts: number }[] };
+  deadLetters: { total: number; poisoned: number; poisonedFound: number; attempts: number[]; fetchesPerPoisoned: number[]; jobIds: string[]; unexpected: { id: string; lastError: string; attempts: number }[] };
   queue: QueueStats;
   /** Up to 20 of each kind of failure, to start an investigation from. */
   examples: { lost: MailRef[]; duplicated: string[]; misThreaded: { reply: string; replyTicket: number | null; parent: string; parentTicket: number | null }[]; wrongOutcome: { messageId: string; status: string; reason: string | null }[] };
@@ -133,7 +133,7 @@ export async function verifyRun(o: {
           attempts.push(d.attempts);
         } else unexpected.push({ id: d.id, lastError: d.lastError.slice(0, 200), attempts: d.attempts });
       }
-      deadLetters = { total: dead.total, poisoned: poisonedIds.size, poisonedFound: seen.size, attempts, fetchesPerPoisoned: [...poisonedIds.keys()].map((id) => o.poisonHits(id)), unexpected };
+      deadLetters = { total: dead.total, poisoned: poisonedIds.size, poisonedFound: seen.size, attempts, fetchesPerPoisoned: [...poisonedIds.keys()].map((id) => o.poisonHits(id)), jobIds: dead.records.map((d) => d.id), unexpected };
     } finally {
       connection.close();
     }
