@@ -17,7 +17,8 @@ export class Cleanup {
     return this.#running;
   }
 
-  /** Stop everything on SIGINT / SIGTERM, then exit 130. */
+  /** Stop everything on SIGINT / SIGTERM (then exit 130) and on an error nothing caught (exit 1):
+   * PostgreSQL and Dovecot run detached and would outlive this process otherwise. */
   onSignals(log: (line: string) => void): void {
     const handler = (signal: NodeJS.Signals) => {
       log(`${signal}: stopping every process the run started`);
@@ -25,5 +26,11 @@ export class Cleanup {
     };
     process.once("SIGINT", handler);
     process.once("SIGTERM", handler);
+    const fatal = (error: unknown) => {
+      log(`unexpected error, stopping every process the run started: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      void this.run(log).then(() => process.exit(1));
+    };
+    process.once("uncaughtException", fatal);
+    process.once("unhandledRejection", fatal);
   }
 }
