@@ -3,6 +3,7 @@
 // A variable that is set but malformed stops the start with a message that names it.
 import { queueSettings, type QueueSettings } from "../src/queue/config.ts";
 import { flag, positiveInteger, text, url, wholeNumber, type Env } from "../src/queue/env.ts";
+import { parseKeyRing, type KeyRing } from "./secrets/key-ring.ts";
 
 export type { Env };
 
@@ -39,10 +40,15 @@ export interface QueueConnectionConfig {
   settings: QueueSettings;
 }
 
-export interface ConsumerConfig extends QueueConnectionConfig {
+export interface DatabaseConfig {
   /** PostgreSQL; undefined means embedded PGlite under `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /** INLET_SECRETS_KEY: the key ring stored credentials are sealed with (undefined: not set). */
+  secrets: KeyRing | undefined;
+}
+
+export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   concurrency: number;
   prefetch: number;
   jobTimeoutMs: number;
@@ -83,8 +89,13 @@ export function providerEndpoints(env: Env): ProviderEndpoints {
   };
 }
 
-export function databaseConfig(env: Env): Pick<ConsumerConfig, "databaseUrl" | "dataDir"> {
-  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet") };
+export function secretsKeyRing(env: Env): KeyRing | undefined {
+  const value = text(env, "INLET_SECRETS_KEY");
+  return value === undefined ? undefined : parseKeyRing(value, "INLET_SECRETS_KEY");
+}
+
+export function databaseConfig(env: Env): DatabaseConfig {
+  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet"), secrets: secretsKeyRing(env) };
 }
 
 export function consumerConfig(env: Env): ConsumerConfig {
