@@ -18,6 +18,7 @@ import { Reconciler } from "./reconcile/reconciler.ts";
 import type { PointerQueue } from "../src/queue/queue.ts";
 import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
+import { secretsStatus } from "./store/sealing.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -33,7 +34,8 @@ export interface ConsumerApp {
 export async function startConsumerApp(config: ConsumerConfig, log: Logger): Promise<ConsumerApp> {
   const connection = connectQueue(config, { wake: true });
   const db = await openDatabase(config);
-  const mailboxes = new Mailboxes(db, config.secretsEnv);
+  const mailboxes = new Mailboxes(db, config.secretsEnv, config.secrets);
+  await warnAboutPlainSecrets(db, config, log);
   const apis = createProviderApis(config.providers);
   const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log });
   const processor = createProcessor({ db, limits: config.limits });
@@ -93,4 +95,12 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       connection.close();
     },
   };
+}
+
+/** Plain secrets are allowed (no key ring yet) but never quietly. */
+async function warnAboutPlainSecrets(db: Db, config: ConsumerConfig, log: Logger): Promise<void> {
+  const { plainRows } = await secretsStatus(db);
+  if (plainRows === 0) return;
+  const fix = config.secrets ? "run `inlet secrets rotate` to seal them" : "set INLET_SECRETS_KEY and run `inlet secrets rotate` to seal them";
+  log.warn({ event: "inbound_email_secrets_plain", mailboxes: plainRows }, `${plainRows} mailbox(es) keep credentials in plain text: ${fix}`);
 }

@@ -20,6 +20,13 @@ export class MemoryDirectory implements MailboxDirectory {
     r.cursors = { ...r.cursors, ...patch };
   }
 
+  async markNeedsReauthorisation(providerId: string, reason: string): Promise<boolean> {
+    const r = this.records.get(providerId);
+    if (!r || r.authorisation) return false;
+    r.authorisation = { status: "needs_reauthorisation", reason, since: new Date().toISOString() };
+    return true;
+  }
+
   async list(kind?: MailboxRecord["kind"]): Promise<MailboxRecord[]> {
     return [...this.records.values()].filter((r) => !kind || r.kind === kind).map((r) => structuredClone(r));
   }

@@ -18,7 +18,7 @@ async function withProviders<T>(body: (ctx: ProviderContext) => Promise<T>): Pro
   const connection = connectQueue(config, { failFast: true });
   const db = await openDatabase(config);
   try {
-    return await body({ mailboxes: new Mailboxes(db, config.secretsEnv), queue: connection.queue, apis: createProviderApis(config.providers), ingressUrl: config.ingressUrl });
+    return await body({ mailboxes: new Mailboxes(db, config.secretsEnv, config.secrets), queue: connection.queue, apis: createProviderApis(config.providers), ingressUrl: config.ingressUrl });
   } finally {
     await db.close();
     connection.close();
