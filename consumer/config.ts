@@ -27,6 +27,8 @@ export interface ProviderEndpoints {
   microsoftLoginBaseUrl: string;
   gmailBaseUrl: string;
   googleTokenUrl: string;
+  /** Google's authorization endpoint (the browser side of `inlet providers connect google`). */
+  googleAuthorizationUrl: string;
   /** Bound on each provider request (HTTP exchange, IMAP step). */
   fetchTimeoutMs: number;
 }
@@ -85,6 +87,7 @@ export function providerEndpoints(env: Env): ProviderEndpoints {
     microsoftLoginBaseUrl: url(env, "MICROSOFT_LOGIN_BASE_URL", "https://login.microsoftonline.com")!,
     gmailBaseUrl: url(env, "GMAIL_API_BASE_URL", "https://gmail.googleapis.com")!,
     googleTokenUrl: url(env, "GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")!,
+    googleAuthorizationUrl: url(env, "GOOGLE_OAUTH_AUTHORIZATION_URL", "https://accounts.google.com/o/oauth2/v2/auth")!,
     fetchTimeoutMs: positiveInteger(env, "INLET_FETCH_TIMEOUT_MS", 30_000),
   };
 }

@@ -72,7 +72,7 @@ export class TokenCache {
     }
     const body = new URLSearchParams(form).toString();
     const call = await request(tokenRequest.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body }, { timeoutMs }, `${issuer}_token`);
-    if (call.status === 400 || call.status === 401 || call.status === 403) throw tokenRefusal(issuer, call.status, await errorText(call));
+    if (call.status === 400 || call.status === 401 || call.status === 403) throw tokenRefusal(issuer, call.status, await errorText(call, 8000));
     if (call.status < 200 || call.status > 299) throw await failure(call);
     const answer = await readJson(call, tokenSchema);
     const now = Date.now();

@@ -142,6 +142,11 @@ export class Mailboxes implements MailboxDirectory {
     return rows.map((r) => toRecord(r, this.#env, this.#ring));
   }
 
+  /** The credentials as they will be used: `env:NAME` references read from the environment. */
+  resolve<T extends MailboxCredentials>(credentials: T): T {
+    return resolveSecrets(credentials, this.#env) as T;
+  }
+
   /** The credentials as stored (sealed values and references), for masked display. */
   async storedCredentials(providerId: string): Promise<unknown> {
     const [row] = await this.#db.query<{ credentials: unknown }>(SELECT_STORED_CREDENTIALS, [providerId]);

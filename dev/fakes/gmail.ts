@@ -83,6 +83,12 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
     return b;
   };
   const error = (status: number, message: string, reason = "failedPrecondition"): FakeResponse => ({ status, body: { error: { code: status, message, errors: [{ message, domain: "global", reason }], status: status === 404 ? "NOT_FOUND" : "FAILED_PRECONDITION" } } });
+  /** The mailbox a path names: `me` is the token's own user. */
+  const who = (req: Parameters<GoogleOAuthFake["check"]>[0], user: string): string => {
+    if (decodeURIComponent(user).toLowerCase() !== "me") return user;
+    const check = oauth.check(req, user);
+    return check.ok && check.token.user ? check.token.user : user;
+  };
   /** The answer for a request whose token may not read `user`'s mail, or undefined when it may. */
   const refused = (req: Parameters<GoogleOAuthFake["check"]>[0], user: string): FakeResponse | undefined => {
     const check = oauth.check(req, user);
@@ -114,7 +120,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         if (denied) return denied;
         const fault = await faults.apply("history");
         if (fault) return fault;
-        const b = box(m[1]!);
+        const b = box(who(req, m[1]!));
         const start = Number(req.url.searchParams.get("startHistoryId"));
         if (!Number.isFinite(start) || start < b.oldestHistoryId) return error(404, "Requested entity was not found.", "notFound");
         const label = req.url.searchParams.get("labelId");
@@ -136,7 +142,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         const id = decodeURIComponent(m[2]!);
         const fault = await faults.apply(`message:${id}`);
         if (fault) return fault;
-        const msg = box(m[1]!).messages.get(id);
+        const msg = box(who(req, m[1]!)).messages.get(id);
         if (!msg) return error(404, "Requested entity was not found.", "notFound");
         const stall = faults.stall(`message:${id}`);
         return { status: 200, ...(stall ? { stallBodyMs: stall } : {}), body: { id: msg.id, threadId: msg.threadId, labelIds: msg.labelIds, snippet: "", sizeEstimate: msg.raw.byteLength, historyId: String(msg.historyId), internalDate: String(Date.now()), raw: Buffer.from(msg.raw).toString("base64url") } };
@@ -151,7 +157,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         const fault = await faults.apply("list");
         if (fault) return fault;
         const label = req.url.searchParams.get("labelIds");
-        const all = [...box(m[1]!).messages.values()].filter((msg) => !label || msg.labelIds.includes(label)).reverse();
+        const all = [...box(who(req, m[1]!)).messages.values()].filter((msg) => !label || msg.labelIds.includes(label)).reverse();
         const max = Number(req.url.searchParams.get("maxResults") ?? 100);
         const offset = Number(req.url.searchParams.get("pageToken") ?? 0);
         const page = all.slice(offset, offset + max);
@@ -166,8 +172,8 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         if (denied) return denied;
         const fault = await faults.apply("profile");
         if (fault) return fault;
-        const b = box(m[1]!);
-        return { status: 200, body: { emailAddress: decodeURIComponent(m[1]!), messagesTotal: b.messages.size, threadsTotal: b.messages.size, historyId: String(b.historyId) } };
+        const b = box(who(req, m[1]!));
+        return { status: 200, body: { emailAddress: decodeURIComponent(who(req, m[1]!)), messagesTotal: b.messages.size, threadsTotal: b.messages.size, historyId: String(b.historyId) } };
       },
     ],
     [
@@ -178,7 +184,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
         if (denied) return denied;
         const body = JSON.parse(req.body.toString() || "{}") as { topicName?: string };
         if (!body.topicName) return error(400, "Invalid topicName", "invalidArgument");
-        const b = box(m[1]!);
+        const b = box(who(req, m[1]!));
         b.watch = { topicName: body.topicName, expiration: Date.now() + 7 * 24 * 3600_000 };
         return { status: 200, body: { historyId: String(b.historyId), expiration: String(b.watch.expiration) } };
       },
@@ -189,7 +195,7 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
       (req, m) => {
         const denied = refused(req, m[1]!);
         if (denied) return denied;
-        delete box(m[1]!).watch;
+        delete box(who(req, m[1]!)).watch;
         return { status: 204 };
       },
     ],
