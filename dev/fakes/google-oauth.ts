@@ -101,6 +101,8 @@ export interface GoogleOAuthFake {
   /** The domain's admin removes (or changes) the delegation. */
   setDelegatedScopes(clientEmail: string, scopes: string[]): void;
   introspections(): { token: string; active: boolean; expired: boolean }[];
+  /** The refresh tokens issued to `user` (for tests that look for them where they must not be). */
+  refreshTokensOf(user: string): string[];
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("base64url");
@@ -295,6 +297,7 @@ export function createGoogleOAuth(serverUrl: () => string, faults: { apply(key: 
       if (account) account.delegatedScopes = new Set(scopes);
     },
     introspections: () => [...introspections],
+    refreshTokensOf: (user) => [...grants].filter(([, g]) => g.user === user.toLowerCase()).map(([token]) => token),
   };
   return fake;
 }
