@@ -42,7 +42,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,
-    handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext) }),
+    handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext), log }),
     log,
     concurrency: config.concurrency,
     prefetch: config.prefetch,
@@ -65,7 +65,9 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   let listener: ImapListener | undefined;
   if (config.imapListener) {
     listener = new ImapListener({
-      listMailboxes: () => mailboxes.list("imap"),
+      // A mailbox waiting for re-authorisation is not watched; connected again, it is.
+      listMailboxes: async () => (await mailboxes.list("imap")).filter((m) => !m.authorisation),
+      imapTokens: apis.imapTokens,
       directory: mailboxes,
       scripts: connection.scripts,
       leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,

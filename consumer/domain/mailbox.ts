@@ -1,7 +1,7 @@
 // A connected mailbox ("mailbox provider" row): who it belongs to, how to reach it, and where its
 // cursors stand. The store implements MailboxDirectory over PostgreSQL / PGlite; resolvers only
 // read credentials and move cursors through it.
-import type { Provider } from "../../src/queue/job.ts";
+import type { Job, Provider } from "../../src/queue/job.ts";
 
 export type ProviderKind = Provider;
 
@@ -146,4 +146,6 @@ export interface MailboxDirectory {
   /** Record that the provider refused the mailbox's grant (`reason`: the error code); true when
    * this call changed the status (it was not marked already). */
   markNeedsReauthorisation(providerId: string, reason: string): Promise<boolean>;
+  /** Keep a job skipped for a lost grant, to enqueue it again when the mailbox is connected again. */
+  parkJob(providerId: string, job: Job): Promise<void>;
 }

@@ -18,6 +18,6 @@ export function createResolvers(apis: ProviderApis, options: ResolverOptions): R
   return {
     microsoft: createMicrosoftResolver({ graph: apis.graph, maxMessageBytes }),
     google: createGoogleResolver({ gmail: apis.gmail, maxMessageBytes, ...(options.log ? { log: options.log } : {}) }),
-    imap: createImapResolver({ timeoutMs: apis.timeoutMs, maxMessageBytes }),
+    imap: createImapResolver({ timeoutMs: apis.timeoutMs, maxMessageBytes, tokens: apis.imapTokens }),
   };
 }
