@@ -96,6 +96,8 @@ export interface GoogleOAuthFake {
   revokeTokens(): void;
   /** The user removes the app's access: its refresh tokens answer invalid_grant, its tokens 401. */
   revokeGrant(user: string): void;
+  /** One refresh token revoked (also one registered with addClient), with the tokens it gave. */
+  revokeRefreshToken(refreshToken: string): void;
   /** A service account whose client id the domain's admin delegated `scopes` to. */
   createServiceAccount(options: { clientEmail: string; domain: string; scopes: string[] }): ServiceAccountKeyFile;
   /** The domain's admin removes (or changes) the delegation. */
@@ -167,7 +169,7 @@ export function createGoogleOAuth(serverUrl: () => string, faults: { apply(key: 
     const refreshToken = form.get("refresh_token") ?? "";
     const grant = grants.get(refreshToken);
     if (grant && !grant.revoked && grant.clientId === client.clientId) return json(200, { ...issue(client.clientId, grant.user, grant.scopes, refreshToken), token_type: "Bearer", scope: grant.scopes.join(" ") });
-    if (!grant && client.refreshToken && client.refreshToken === refreshToken) return json(200, { ...issue(client.clientId, undefined, [GMAIL_READONLY, MAIL_GOOGLE_COM]), token_type: "Bearer", scope: GMAIL_READONLY });
+    if (!grant && client.refreshToken && client.refreshToken === refreshToken) return json(200, { ...issue(client.clientId, undefined, [GMAIL_READONLY, MAIL_GOOGLE_COM], refreshToken), token_type: "Bearer", scope: GMAIL_READONLY });
     return tokenError(400, "invalid_grant", "Token has been expired or revoked.");
   };
 
@@ -276,6 +278,12 @@ export function createGoogleOAuth(serverUrl: () => string, faults: { apply(key: 
       const who = user.toLowerCase();
       for (const grant of grants.values()) if (grant.user === who) grant.revoked = true;
       for (const [key, token] of tokens) if (token.user === who) tokens.delete(key);
+    },
+    revokeRefreshToken(refreshToken) {
+      const grant = grants.get(refreshToken);
+      if (grant) grant.revoked = true;
+      for (const client of clients.values()) if (client.refreshToken === refreshToken) delete client.refreshToken;
+      for (const [key, token] of tokens) if (token.refreshToken === refreshToken) tokens.delete(key);
     },
     createServiceAccount({ clientEmail, domain, scopes }) {
       const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

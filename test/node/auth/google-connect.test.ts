@@ -96,18 +96,29 @@ describe("inlet providers connect google", () => {
     expect(await q.redis.hget(q.settings.keys.registry, registryField.googleMailbox(USER))).toBe(JSON.stringify({ tenantId: "fabrikam", providerId }));
   });
 
-  it("connecting the same mailbox again gives it the new grant and keeps its cursor", async () => {
+  it("a mailbox that needs re-authorisation says so in `providers list`; connecting it again gives it the new grant, keeps its cursor, restores it and enqueues its parked jobs again", async () => {
     const db = openPostgres(database.url);
     const mailboxes = new Mailboxes(db, {}, keyRing(KEY));
     const before = (await mailboxes.get(providerId))!;
-    gmail.addMessage(USER, "Subject: arrived meanwhile\r\n\r\nx\r\n");
+    const { historyId } = gmail.addMessage(USER, "Subject: arrived meanwhile\r\n\r\nx\r\n");
+    await mailboxes.markNeedsReauthorisation(providerId, "google_auth_revoked");
+    const parked = { jobId: "parked-1", schemaVersion: 1 as const, provider: "google" as const, tenantId: "fabrikam", providerId, enqueuedAt: 1, attempt: 0, pointer: { emailAddress: USER, historyId, pubsubMessageId: "ps-1" } };
+    await mailboxes.parkJob(providerId, parked);
+    const listed = await inlet(["providers", "list"], env);
+    expect(listed.stdout).toMatch(new RegExp(`${providerId}\\s+google\\s+fabrikam\\s+${USER}\\s+needs re-authorisation \\(google_auth_revoked since \\d{4}-`));
+    expect(JSON.parse((await inlet(["providers", "list", "--json"], env)).stdout)).toMatchObject([{ id: providerId, authorisation: { status: "needs_reauthorisation", reason: "google_auth_revoked" }, credentials: { clientId: CLIENT.clientId, clientSecret: "[sealed:k1]", refreshToken: "[sealed:k1]" } }]);
     const cli = startInlet(connectArgs.filter((a) => a !== "--topic" && a !== TOPIC), env);
     const [, printed] = await cli.stderrMatch(/\n {2}(http\S+)\n/);
     await followAsBrowser(printed!);
     const result = await cli.result;
     expect(result.stderr).not.toMatch(/inlet:/);
-    expect(JSON.parse(result.stdout)).toMatchObject({ providerId, connectedAs: "reconnected" });
+    expect(JSON.parse(result.stdout)).toMatchObject({ providerId, connectedAs: "reconnected", requeued: 1 });
     const after = (await mailboxes.get(providerId))!;
+    expect(after.authorisation).toBeUndefined();
+    expect(await mailboxes.parkedJobs(providerId)).toEqual([]);
+    const ready = (await q.redis.lrange(q.settings.keys.ready, 0, -1)).map((r) => JSON.parse(r) as { providerId: string; pointer: { historyId: string } });
+    expect(ready).toEqual([expect.objectContaining({ providerId, pointer: expect.objectContaining({ historyId }) })]);
+    expect((await inlet(["providers", "list"], env)).stdout).toMatch(new RegExp(`${USER}\\s+active`));
     expect(after.cursors.gmailHistoryId).toBe(before.cursors.gmailHistoryId);
     expect(after.credentials).not.toEqual(before.credentials);
     await db.close();
