@@ -64,19 +64,4 @@ export function startInlet(args: string[], env: Record<string, string | undefine
   };
 }
 
-/** Play the browser: follow an authorization URL through the provider's redirect to wherever it
- * sends the user (the loopback listener); the final response. */
-export async function followAsBrowser(url: string, maxRedirects = 5): Promise<{ status: number; url: string; body: string }> {
-  let current = url;
-  for (let i = 0; i <= maxRedirects; i++) {
-    const response = await fetch(current, { redirect: "manual" });
-    const location = response.headers.get("location");
-    if (response.status >= 300 && response.status < 400 && location) {
-      await response.body?.cancel();
-      current = new URL(location, current).toString();
-      continue;
-    }
-    return { status: response.status, url: current, body: await response.text() };
-  }
-  throw new Error(`too many redirects from ${url}`);
-}
+export { followAsBrowser } from "../../dev/fakes/browser.ts";
