@@ -4,6 +4,7 @@
 // IMAP cursor), and, when it was waiting for re-authorisation, the jobs parked meanwhile are
 // enqueued again. Mail that arrived with no job at all is found by the next reconciliation sweep,
 // which starts from the cursors the mailbox kept.
+import type { Job, NewJob } from "../../src/queue/job.ts";
 import { InletError } from "../domain/errors.ts";
 import type { MailboxRecord } from "../domain/mailbox.ts";
 import type { ConnectedAs, NewMailbox } from "../store/mailboxes.ts";
@@ -67,6 +68,12 @@ export async function connectMailbox(ctx: ProviderContext, input: NewMailbox, on
   }
 }
 
+/** The job as a producer describes it: the queue gives it a new id, time and attempt count. */
+function asNewJob(job: Job): NewJob {
+  const { jobId: _id, schemaVersion: _version, enqueuedAt: _at, attempt: _attempt, lastError: _error, ...fresh } = job;
+  return fresh;
+}
+
 /** Enqueue again every job parked for the mailbox, oldest first, under a dedupe key of its own
  * (the original's dedupe entry would drop it as a repeat), then forget them. */
 export async function requeueParked(ctx: ProviderContext, providerId: string): Promise<number> {
@@ -74,10 +81,7 @@ export async function requeueParked(ctx: ProviderContext, providerId: string): P
   for (;;) {
     const parked = await ctx.mailboxes.parkedJobs(providerId);
     if (parked.length === 0) return total;
-    const items = parked.map(({ job }) => {
-      const { jobId, schemaVersion: _v, enqueuedAt: _e, attempt: _a, lastError: _l, ...fresh } = job;
-      return { job: fresh, dedupeKey: `reauthorised:${providerId}:${jobId}` };
-    });
+    const items = parked.map(({ job }) => ({ job: asNewJob(job), dedupeKey: `reauthorised:${providerId}:${job.jobId}` }));
     await ctx.queue.enqueue(items);
     await ctx.mailboxes.unpark(parked.map((p) => p.id));
     total += parked.length;
