@@ -37,8 +37,8 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const mailboxes = new Mailboxes(db, config.secretsEnv, config.secrets);
   await warnAboutPlainSecrets(db, config, log);
   const apis = createProviderApis(config.providers);
-  const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log });
-  const processor = createProcessor({ db, limits: config.limits });
+  const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log, confirmGmailCursor: (address, historyId) => connection.queue.confirmGmailCursor(address, historyId) });
+  const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,

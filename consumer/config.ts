@@ -4,6 +4,7 @@
 import { queueSettings, type QueueSettings } from "../src/queue/config.ts";
 import { flag, positiveInteger, text, url, wholeNumber, type Env } from "../src/queue/env.ts";
 import { parseKeyRing, type KeyRing } from "./secrets/key-ring.ts";
+import { mailOptionsFromEnv, type MailOptions } from "./mime/options.ts";
 
 export type { Env };
 
@@ -60,6 +61,9 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   /** How often each mailbox is swept for mail no notification announced (jittered). */
   reconcileIntervalMs: number;
   limits: ProcessingLimits;
+  /** The fallback charset for undeclared 8-bit header bytes; the IMAP servers whose
+   * Authentication-Results stamp is believed. */
+  mail: MailOptions;
   providers: ProviderEndpoints;
   /** The Worker's public base URL: Graph notification URLs and the IMAP listener's posts. */
   ingressUrl: string | undefined;
@@ -118,6 +122,7 @@ export function consumerConfig(env: Env): ConsumerConfig {
       maxMessageBytes: positiveInteger(env, "INLET_MAX_MESSAGE_BYTES", DEFAULT_LIMITS.maxMessageBytes),
       maxAttachmentBytes: positiveInteger(env, "INLET_MAX_ATTACHMENT_BYTES", DEFAULT_LIMITS.maxAttachmentBytes),
     },
+    mail: mailOptionsFromEnv(env),
     providers: providerEndpoints(env),
     ingressUrl,
     imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret } : undefined,

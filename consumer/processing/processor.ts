@@ -1,43 +1,40 @@
 // Processing: a resolved message becomes exactly one ticket, comment or internal note, or a
 // deterministic skip. Steps: the mailbox's settings (cached) → size limit → parse → classify →
-// one SQL statement that threads, claims the identity and writes every effect (apply.ts). A crash
+// one SQL call that threads, decides, claims the identity and writes every effect (apply.ts). A crash
 // before commit leaves nothing, so the redelivered message is applied again; after commit a
 // redelivery finds the claim and reports the same outcome (`duplicate`, or the same skip reason).
 import type { MessageProcessor, ProcessOutcome, ResolvedMessage } from "../domain/message.ts";
 import { permanent } from "../domain/errors.ts";
-import { classify } from "../mime/classify.ts";
-import { parseMessage } from "../mime/parse.ts";
-import { stripQuotedReply } from "../mime/quoted-reply.ts";
+import { MimeError } from "../mime/errors.ts";
+import { DEFAULT_MAIL_OPTIONS, type MailOptions } from "../mime/options.ts";
+import { understandMessage } from "../mime/understand.ts";
+import { DEFAULT_LIMITS, type ProcessingLimits } from "../config.ts";
 import type { Db } from "../store/db.ts";
-import { applyMessage, previousOutcome, type Applied, type ApplyInput } from "./apply.ts";
+import { databaseFailure, sqlState } from "../store/errors.ts";
+import { applyMessage, type Applied, type ApplyInput } from "./apply.ts";
 import { KnownSenders } from "./known-senders.ts";
 import { droppedAttachmentsNote, splitAttachments } from "./attachments.ts";
 import { messageIdentity } from "./identity.ts";
-import { mailboxSettingsReader } from "./mailbox-settings.ts";
-import { DEFAULT_TICKET_TOKEN, messageIdsToRemember, threadKeys } from "./threading.ts";
+import { mailboxSettingsReader, type MailboxSettings } from "./mailbox-settings.ts";
+import { DEFAULT_TICKET_TOKEN, threadKeys } from "./threading.ts";
 
 export { messageIdentity } from "./identity.ts";
 export { DEFAULT_TICKET_TOKEN } from "./threading.ts";
 
-export interface ProcessingLimits {
-  /** Larger messages are skipped with `message_too_large` (default 25 MB). */
-  maxMessageBytes: number;
-  /** Larger attachments are dropped and named in an internal note (default 10 MB). */
-  maxAttachmentBytes: number;
-}
-
 export interface ProcessorOptions {
   db: Db;
+  /** The configuration's limits (consumer/config.ts) where not given. */
   limits?: Partial<ProcessingLimits>;
   /** Finds a ticket number in a subject; the first capture group is the number. Default `[#123]`. */
   ticketTokenPattern?: RegExp;
   /** How long a mailbox's settings are cached (default 10 s; 0 reads them for every message). */
   settingsTtlMs?: number;
+  /** The fallback charset for undeclared 8-bit header bytes, and the IMAP servers whose
+   * Authentication-Results stamp is believed. */
+  mail?: MailOptions;
 }
 
-export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };
-
-const NOTHING = { subject: "", author: undefined, body: { text: "", fullText: "", html: null, messageId: null }, documents: [], messageIds: [], note: undefined } as const;
+const NOTHING = { subject: "", author: undefined, body: { text: "", fullText: "", html: null, messageId: null }, documents: [], note: undefined } as const;
 
 export function createProcessor(options: ProcessorOptions): MessageProcessor {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -71,58 +68,67 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
 
   async function apply(input: ApplyInput): Promise<ProcessOutcome> {
     const applied = await applyKnowingSender(input);
-    if (!applied.claimed) return previousOutcome(db, input.tenantId, input.identity);
+    // A redelivery reports the same skip, or the effect it had as a duplicate.
     if (applied.status === "skipped") return { outcome: "skipped", reason: applied.reason ?? "skipped" };
     return {
       outcome: "processed",
-      effect: applied.status,
-      ticketId: String(applied.ticketId),
+      effect: applied.claimed ? applied.status : "duplicate",
+      ...(applied.ticketId !== null ? { ticketId: String(applied.ticketId) } : {}),
       ...(applied.commentId !== null ? { commentId: String(applied.commentId) } : {}),
     };
   }
 
+  /** The parse, classification and sender check; mail the parser refuses can never be applied. */
+  async function understand(raw: Uint8Array, settings: MailboxSettings) {
+    try {
+      return await understandMessage(raw, { ownAddresses: settings.ownAddresses, provider: settings.kind, options: options.mail ?? DEFAULT_MAIL_OPTIONS });
+    } catch (error) {
+      if (error instanceof MimeError) throw permanent(error.code, error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  async function processMessage(message: ResolvedMessage): Promise<ProcessOutcome> {
+    const settings = await settingsOf(message.providerId);
+    // The mailbox was disconnected after the notification: nothing to apply it to.
+    if (!settings) return { outcome: "skipped", reason: "provider_not_found" };
+    if (settings.tenantId !== message.tenantId || settings.kind !== message.provider) {
+      throw permanent("provider_mismatch", `message names tenant ${message.tenantId} / ${message.provider}, the provider row says ${settings.tenantId} / ${settings.kind}`);
+    }
+    const base = { tenantId: message.tenantId, provider: message.provider, providerId: message.providerId, providerMessageId: message.providerMessageId };
+
+    if (message.oversizedBytes !== undefined || message.raw.byteLength > limits.maxMessageBytes) {
+      // Not parsed, so keyed on the provider's id: the same skip for every redelivery.
+      const thread = { messageIds: [], ticketNumber: undefined };
+      return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, classification: "message_too_large", skipReason: undefined, suspicious: false, suspiciousReason: undefined, bulk: false, bulkOpensTickets: settings.bulkMailOpensTickets });
+    }
+
+    const { parsed, verdict, sender, replyText } = await understand(message.raw, settings);
+    const { kept, dropped } = splitAttachments(parsed.attachments, limits.maxAttachmentBytes);
+    return apply({
+      ...base,
+      identity: messageIdentity(parsed.messageId, message),
+      thread: threadKeys(parsed, token),
+      classification: verdict.classification,
+      skipReason: verdict.skipReason,
+      bulk: verdict.bulk,
+      bulkOpensTickets: settings.bulkMailOpensTickets,
+      suspicious: sender.suspicious,
+      suspiciousReason: sender.reason,
+      subject: parsed.subject.slice(0, 998) || "(no subject)",
+      author: parsed.from,
+      body: { text: replyText, fullText: parsed.text, html: parsed.html ?? null, messageId: parsed.messageId ?? null },
+      documents: kept,
+      note: droppedAttachmentsNote(dropped, limits.maxAttachmentBytes),
+    });
+  }
+
   return {
-    async process(message: ResolvedMessage): Promise<ProcessOutcome> {
-      const settings = await settingsOf(message.providerId);
-      // The mailbox was disconnected after the notification: nothing to apply it to.
-      if (!settings) return { outcome: "skipped", reason: "provider_not_found" };
-      if (settings.tenantId !== message.tenantId || settings.kind !== message.provider) {
-        throw permanent("provider_mismatch", `message names tenant ${message.tenantId} / ${message.provider}, the provider row says ${settings.tenantId} / ${settings.kind}`);
-      }
-      const base = { tenantId: message.tenantId, provider: message.provider, providerId: message.providerId, providerMessageId: message.providerMessageId };
-
-      if (message.oversizedBytes !== undefined || message.raw.byteLength > limits.maxMessageBytes) {
-        // Not parsed, so keyed on the provider's id: the same skip for every redelivery.
-        const thread = { messageIds: [], ticketNumber: undefined };
-        return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, rule: { skipReason: "message_too_large", autoReply: false, bulkBlocked: false } });
-      }
-
-      const parsed = await parseMessage(message.raw);
-      const verdict = classify(parsed, settings.ownAddresses);
-      const { kept, dropped } = splitAttachments(parsed.attachments, limits.maxAttachmentBytes);
-      return apply({
-        ...base,
-        identity: messageIdentity(parsed.messageId, message),
-        thread: threadKeys(parsed, token),
-        rule: {
-          // Loops and bounces never touch a ticket.
-          ...(verdict.classification === "loop" || verdict.classification === "bounce" ? { skipReason: verdict.classification } : {}),
-          autoReply: verdict.classification === "auto_reply",
-          // List and bulk mail opens tickets only where the mailbox says so; a list reply that
-          // threads into an existing ticket is still a reply.
-          bulkBlocked: verdict.bulk && !settings.bulkMailOpensTickets,
-        },
-        subject: parsed.subject.slice(0, 998) || "(no subject)",
-        author: parsed.from,
-        body: { text: stripQuotedReply(parsed.text), fullText: parsed.text, html: parsed.html ?? null, messageId: parsed.messageId ?? null },
-        documents: kept,
-        messageIds: messageIdsToRemember(parsed),
-        note: droppedAttachmentsNote(dropped, limits.maxAttachmentBytes),
-      });
-    },
+    // A database failure leaves as an InletError that says whether a retry can help, and why.
+    process: (message) => processMessage(message).catch((error: unknown) => Promise.reject(databaseFailure(error) ?? error)),
   };
 }
 
 function isForeignKeyViolation(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === "23503";
+  return sqlState(error) === "23503";
 }

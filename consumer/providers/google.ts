@@ -18,6 +18,7 @@ export async function watchGmail(ctx: ProviderContext, record: MailboxRecord, to
   const expiration = new Date(Number(watch.expiration)).toISOString();
   await ctx.mailboxes.updateCursors(mailbox.providerId, { ...(options.setCursor ? { gmailHistoryId: watch.historyId } : {}), gmailWatchExpiration: expiration, gmailTopic: topicName });
   await ctx.queue.setRegistryEntry(registryField.googleMailbox(mailbox.address), registryValue({ tenantId: mailbox.tenantId, providerId: mailbox.providerId }));
+  if (options.setCursor) await ctx.queue.confirmGmailCursor(mailbox.address, watch.historyId);
   return { historyId: watch.historyId, expiration };
 }
 

@@ -62,6 +62,7 @@ export class Reconciler {
 
   /** Sweep the mailboxes that are due, at most `concurrency` at once. */
   async tick(now = Date.now()): Promise<SweepReport[]> {
+    const started = Date.now();
     // A mailbox waiting for re-authorisation is not swept; connected again, its next sweep picks
     // up from its stored cursor what arrived meanwhile.
     const due = (await this.#o.ctx.mailboxes.list()).filter((m) => m.kind !== "imap" && !m.authorisation && this.dueAt(m) <= now);
@@ -70,7 +71,7 @@ export class Reconciler {
     await Promise.all(
       Array.from({ length: this.#o.concurrency }, async () => {
         for (let mailbox = next(); mailbox; mailbox = next()) {
-          const report = await this.#sweepUnderLease(mailbox, now);
+          const report = await this.#sweepUnderLease(mailbox, now, started);
           if (report) reports.push(report);
         }
       }),
@@ -78,15 +79,15 @@ export class Reconciler {
     return reports;
   }
 
-  async #sweepUnderLease(candidate: MailboxRecord, now: number): Promise<SweepReport | undefined> {
+  /** Sweep under the mailbox's lease, unless another replica has swept it since this tick began. */
+  async #sweepUnderLease(candidate: MailboxRecord, now: number, tickStarted: number): Promise<SweepReport | undefined> {
     const { ctx, log } = this.#o;
     const lease = new MailboxLease(this.#o.scripts, `${this.#o.leasePrefix}${candidate.providerId}`, this.owner, Math.max(60_000, this.#o.intervalMs));
     if (!(await lease.acquire())) return undefined;
     try {
       const mailbox = await ctx.mailboxes.get(candidate.providerId);
-      // Swept by another replica since the list was read (its lease came and went first).
-      const sweptMeanwhile = mailbox?.cursors.lastSweep?.at !== candidate.cursors.lastSweep?.at;
-      if (!mailbox || mailbox.authorisation || sweptMeanwhile || this.dueAt(mailbox) > now) return undefined;
+      const sweptAt = Date.parse(mailbox?.cursors.lastSweep?.at ?? "");
+      if (!mailbox || mailbox.authorisation || sweptAt >= tickStarted || this.dueAt(mailbox) > now) return undefined;
       return await sweepAndRecord(ctx, mailbox, log);
     } finally {
       await lease.release().catch(() => undefined);

@@ -18,7 +18,10 @@
 //        R is redone whole (processing is idempotent, so a message of R already applied is a no-op);
 //      - a crash: the cursor has not moved, the retry redoes the listing (idempotent again).
 //   5. H newer than the snapshot (Gmail's history not yet showing the change we were told of): the
-//      cursor moves to the snapshot and the job retries, rather than ack and lose that change.
+//      cursor moves to the snapshot and the job retries, rather than ack and lose that change; on
+//      its third delivery it is skipped (`source_unavailable:gmail_history_ahead`): history that
+//      late is a replayed or forged historyId, and the sweep would still catch real mail.
+//   Every cursor move is confirmed to the edge, which drops pushes at or below it as stale.
 //
 // Full sync ("resync"), when history cannot be used: the cursor is older than Gmail keeps
 // (history 404), the mailbox is flagged `needsResync`, or it has no cursor at all. Starting from the
@@ -45,12 +48,19 @@ import type { ResolveContext, Resolver } from "./resolver.ts";
 
 export interface GoogleResolverOptions {
   gmail: GmailClient;
+  /** Tells the edge how far the mailbox has been read (after each cursor move), so it drops
+   * pushes at or below it as stale: the staleness filter rests on what was confirmed here, never
+   * on what a push claimed. Best effort: when it fails, the edge only drops fewer pushes. */
+  confirmCursor?: (emailAddress: string, historyId: string) => Promise<unknown>;
   /** Larger messages are not downloaded whole (processing records them as too large). */
   maxMessageBytes: number;
   /** How many recent INBOX messages a resync looks at (default 500). */
   resyncLimit?: number;
   log?: Logger;
 }
+
+/** Deliveries of a push that names history Gmail does not show yet before it is given up. */
+const GMAIL_LAG_DELIVERIES = 3;
 
 export function createGoogleResolver(options: GoogleResolverOptions): Resolver<"google"> {
   const resyncLimit = options.resyncLimit ?? 500;
@@ -59,6 +69,11 @@ export function createGoogleResolver(options: GoogleResolverOptions): Resolver<"
     provider: "google",
     async handle({ job, mailbox, directory, processor, signal }: ResolveContext<"google">): Promise<JobOutcome> {
       const api: GmailMailbox = { gmail: options.gmail, credentials: mailbox.credentials, address: mailbox.address, signal };
+      /** Store the cursor, then confirm it to the edge. */
+      const moveCursor = async (historyId: string, extra: { needsResync?: false } = {}) => {
+        await directory.updateCursors(mailbox.providerId, { gmailHistoryId: historyId, ...extra });
+        await options.confirmCursor?.(mailbox.address, historyId).catch((error: unknown) => options.log?.warn({ event: "gmail_cursor_confirm_failed", providerId: mailbox.providerId, err: error }, "could not confirm the Gmail cursor to the edge"));
+      };
       const pointerHistory = job.pointer.historyId;
 
       const processOne = async (id: string): Promise<ProcessOutcome | undefined> => {
@@ -84,7 +99,7 @@ export function createGoogleResolver(options: GoogleResolverOptions): Resolver<"
           const outcome = await processOne(id);
           if (outcome) outcomes.push(outcome);
         }
-        await directory.updateCursors(mailbox.providerId, { gmailHistoryId: baseline, needsResync: false });
+        await moveCursor(baseline, { needsResync: false });
         options.log?.info({ event: "gmail_resync", providerId: mailbox.providerId, jobId: job.jobId, reason: why, listed: ids.length, processed: outcomes.length }, "Gmail mailbox resynchronised");
         return { outcome: "processed", messages: outcomes };
       };
@@ -102,7 +117,7 @@ export function createGoogleResolver(options: GoogleResolverOptions): Resolver<"
       const saveProgress = async () => {
         if (!newerHistoryId(done, cursor)) return;
         // Best effort: if this write fails too, the retry starts from the old cursor (re-seeing only).
-        await directory.updateCursors(mailbox.providerId, { gmailHistoryId: done }).catch(() => undefined);
+        await moveCursor(done).catch(() => undefined);
       };
       for (const record of listing.records) {
         try {
@@ -117,8 +132,15 @@ export function createGoogleResolver(options: GoogleResolverOptions): Resolver<"
         done = laterHistoryId(done, record.id);
       }
       done = laterHistoryId(done, listing.snapshot);
-      await directory.updateCursors(mailbox.providerId, { gmailHistoryId: done });
+      await moveCursor(done);
       if (newerHistoryId(pointerHistory, done)) {
+        // Gmail's history can lag its push by moments; a push that names history Gmail still does
+        // not have on a third delivery never will (a replayed or forged historyId): skipped, not
+        // retried into the dead-letter list.
+        if (job.attempt >= GMAIL_LAG_DELIVERIES - 1) {
+          options.log?.warn({ event: "gmail_history_ahead", providerId: mailbox.providerId, jobId: job.jobId, historyId: pointerHistory, reached: done }, "a Gmail push names history the mailbox does not have");
+          return { outcome: "skipped", reason: "source_unavailable:gmail_history_ahead" };
+        }
         throw retryable("gmail_history_behind", `Gmail history reaches ${done}, the notification names ${pointerHistory}: retrying until it catches up`);
       }
       return { outcome: "processed", messages: outcomes };

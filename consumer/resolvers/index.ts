@@ -11,13 +11,15 @@ export interface ResolverOptions {
   maxMessageBytes: number;
   /** For the few events a resolver reports itself (Gmail resyncs, a message passed over). */
   log?: Logger;
+  /** Where the Gmail resolver confirms its cursor (the queue, for the edge's staleness filter). */
+  confirmGmailCursor?: (emailAddress: string, historyId: string) => Promise<unknown>;
 }
 
 export function createResolvers(apis: ProviderApis, options: ResolverOptions): Resolvers {
   const { maxMessageBytes } = options;
   return {
     microsoft: createMicrosoftResolver({ graph: apis.graph, maxMessageBytes }),
-    google: createGoogleResolver({ gmail: apis.gmail, maxMessageBytes, ...(options.log ? { log: options.log } : {}) }),
+    google: createGoogleResolver({ gmail: apis.gmail, maxMessageBytes, ...(options.log ? { log: options.log } : {}), ...(options.confirmGmailCursor ? { confirmCursor: options.confirmGmailCursor } : {}) }),
     imap: createImapResolver({ timeoutMs: apis.timeoutMs, maxMessageBytes, tokens: apis.imapTokens }),
   };
 }

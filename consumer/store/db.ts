@@ -1,6 +1,6 @@
 // The one database interface processing and the admin CLI use; PostgreSQL (pg) and embedded
 // PGlite both implement it with the same SQL.
-export type SqlValue = string | number | boolean | null | Uint8Array | Date | string[] | Record<string, unknown>;
+export type SqlValue = string | number | boolean | null | Uint8Array | Date | readonly (string | number | boolean | null)[] | Record<string, unknown>;
 
 export interface QueryOptions {
   /** A statement run for every message: keep it parsed and its plan cached on the connection

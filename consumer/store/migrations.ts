@@ -150,13 +150,365 @@ export const migrations: Migration[] = [
   },
   {
     version: 4,
+    name: "apply_message(): what a message becomes, in one function (threading under an advisory lock per Message-ID)",
+    // Everything a message becomes, as one function called with one constant statement
+    // (consumer/processing/apply.ts). Steps, in order:
+    // 1. Lock the message's identity and every Message-ID of its thread (its own, In-Reply-To,
+    //    References) in a fixed order: a parent and its reply processed at the same time share an
+    //    id, so one waits for the other to commit. Each later statement of the function takes a
+    //    fresh snapshot (READ COMMITTED), so the one that waited sees what the other wrote and
+    //    threads onto it. Locks are taken before anything is written, in sorted order, so two
+    //    messages never wait for each other's locks (no deadlock); a hash collision only makes
+    //    two unrelated messages take turns.
+    // 2. A message already claimed reports what it became (claimed = false).
+    // 3. The thread: the first of its ids (In-Reply-To, References newest first, own id) that a
+    //    ticket holds, else the ticket its subject token names.
+    // 4. The decision (the only place it is made): loops, bounces and messages too large to parse
+    //    are skipped whatever the thread; an auto-reply is an internal note on a live ticket, else
+    //    skipped; a message whose thread has a ticket is a comment (and reopens it); bulk mail the
+    //    mailbox does not take is skipped; anything else opens a ticket.
+    // 5. The effects: the sender's contact (unless the caller names it), the ticket with the
+    //    tenant's next number or the comment, every Message-ID the message names recorded against
+    //    the ticket, the documents, the note about dropped attachments.
+    // 6. The claim in email_processed_messages, last, with the ids it stands for. Under the lock
+    //    nobody else claims the identity meanwhile; a writer that took no lock makes this INSERT
+    //    fail (unique violation), which rolls every effect back for a retry.
+    // Documents arrive as parallel arrays, their bytes concatenated into one bytea in the same
+    // order (p_document_sizes cuts it), so the bytes travel in binary (a bytea[] goes as hex text).
+    sql: `
+      CREATE FUNCTION apply_message(
+        p_tenant_id text,
+        p_identity text,
+        p_provider text,
+        p_provider_id text,
+        p_provider_message_id text,
+        -- normal | auto_reply | bounce | loop | message_too_large (not parsed)
+        p_classification text,
+        -- list or bulk mail, and whether the mailbox lets such mail open tickets
+        p_bulk boolean,
+        p_bulk_opens_tickets boolean,
+        -- In-Reply-To, References newest first, the message's own id: in order of preference
+        p_thread_ids text[],
+        -- the ticket number of a subject token such as [#123], or NULL
+        p_ticket_number bigint,
+        p_message_id text,
+        p_subject text,
+        p_author_email text,
+        p_author_name text,
+        -- the sender's contact when the caller already knows it, else NULL
+        p_requester_id bigint,
+        p_text text,
+        -- the text before quoted history was stripped; NULL when it is p_text
+        p_full_text text,
+        p_html text,
+        p_note text,
+        p_document_filenames text[],
+        p_document_content_types text[],
+        p_document_sizes integer[],
+        p_document_sha256 text[],
+        p_document_content_ids text[],
+        p_document_inline boolean[],
+        p_document_contents bytea,
+        OUT claimed boolean,
+        OUT outcome text,
+        OUT outcome_reason text,
+        OUT ticket bigint,
+        OUT comment bigint,
+        OUT requester bigint)
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        found_ticket bigint;
+        found_status text;
+        known_name text;
+      BEGIN
+        IF p_classification NOT IN ('normal', 'auto_reply', 'bounce', 'loop', 'message_too_large') THEN
+          RAISE EXCEPTION 'apply_message: unknown classification %', p_classification USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+
+        -- 1. Lock the identity and the thread's ids (727102: Inlet's advisory lock class for Message-IDs).
+        PERFORM pg_advisory_xact_lock(727102, k)
+          FROM (SELECT DISTINCT hashtext(p_tenant_id || ' ' || id) AS k FROM unnest(p_thread_ids || p_identity) AS id ORDER BY k) keys;
+
+        -- 2. Claimed before: report it.
+        SELECT false, e.status, e.reason, e.ticket_id, e.comment_id INTO claimed, outcome, outcome_reason, ticket, comment
+          FROM email_processed_messages e WHERE e.tenant_id = p_tenant_id AND e.identity = p_identity;
+        IF FOUND THEN
+          RETURN;
+        END IF;
+
+        -- 3. The thread: one primary-key lookup per id (the LIMIT keeps the lookup a subquery of
+        --    its own). Written as "message_id = ANY (ids)" or as a plain join, the generic plan, made
+        --    once per connection and often while the table is small, reads every Message-ID of the
+        --    tenant instead, which costs more with every message stored.
+        IF p_classification IN ('normal', 'auto_reply') THEN
+          SELECT t.id, t.status INTO found_ticket, found_status
+            FROM (SELECT m.ticket_id, k.rank
+                    FROM unnest(p_thread_ids) WITH ORDINALITY AS k(id, rank)
+                    CROSS JOIN LATERAL (SELECT ticket_id FROM ticket_message_ids WHERE tenant_id = p_tenant_id AND message_id = k.id LIMIT 1) m
+                  UNION ALL
+                  SELECT n.id, 2147483647 FROM tickets n WHERE n.tenant_id = p_tenant_id AND n.number = p_ticket_number) c
+            JOIN tickets t ON t.id = c.ticket_id
+           ORDER BY c.rank LIMIT 1;
+        END IF;
+
+        -- 4. The decision.
+        IF p_classification IN ('loop', 'bounce', 'message_too_large') THEN
+          outcome := 'skipped';
+          outcome_reason := p_classification;
+        ELSIF p_classification = 'auto_reply' THEN
+          IF found_ticket IS NOT NULL AND found_status <> 'closed' THEN
+            outcome := 'note';
+          ELSE
+            outcome := 'skipped';
+            outcome_reason := 'auto_reply';
+          END IF;
+        ELSIF found_ticket IS NOT NULL THEN
+          outcome := 'comment';
+        ELSIF p_bulk AND NOT p_bulk_opens_tickets THEN
+          outcome := 'skipped';
+          outcome_reason := 'bulk_mail';
+        ELSE
+          outcome := 'ticket';
+        END IF;
+
+        -- 5. The effects.
+        IF outcome <> 'skipped' THEN
+          -- The sender: a known contact is read, not locked; only a new one is inserted (the upsert
+          -- covers a concurrent first insert of the same address); a name is learnt only where none
+          -- was known, since agents may have corrected it.
+          requester := p_requester_id;
+          IF requester IS NULL AND p_author_email IS NOT NULL THEN
+            SELECT c.id, c.name INTO requester, known_name FROM contacts c WHERE c.tenant_id = p_tenant_id AND c.email = p_author_email;
+            IF NOT FOUND THEN
+              INSERT INTO contacts (tenant_id, email, name) VALUES (p_tenant_id, p_author_email, p_author_name)
+                ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
+                RETURNING id INTO requester;
+            ELSIF known_name IS NULL AND p_author_name IS NOT NULL THEN
+              UPDATE contacts SET name = p_author_name WHERE id = requester AND name IS NULL;
+            END IF;
+          END IF;
+
+          IF outcome = 'ticket' THEN
+            INSERT INTO tickets (tenant_id, number, subject, requester_id, mailbox_provider_id, message_id, description_text, description_full_text, description_html)
+              VALUES (p_tenant_id, nextval(ticket_number_sequence(p_tenant_id)::regclass), p_subject, requester, p_provider_id, p_message_id, p_text, COALESCE(p_full_text, p_text), p_html)
+              RETURNING id INTO ticket;
+          ELSE
+            ticket := found_ticket;
+            INSERT INTO ticket_comments (ticket_id, author_id, body_text, full_text, body_html, is_internal_note, message_id)
+              VALUES (ticket, requester, p_text, COALESCE(p_full_text, p_text), p_html, outcome = 'note', p_message_id)
+              RETURNING id INTO comment;
+          END IF;
+        END IF;
+
+        -- A customer's reply reopens a pending or closed ticket and carries its ids, documents and
+        -- note; an out-of-office note carries nothing and leaves the ticket be.
+        IF outcome IN ('ticket', 'comment') THEN
+          IF outcome = 'comment' THEN
+            UPDATE tickets SET status = 'open', updated_at = now() WHERE id = ticket;
+          END IF;
+          INSERT INTO ticket_message_ids (tenant_id, message_id, ticket_id, direction)
+            SELECT p_tenant_id, id, ticket, CASE WHEN id = p_message_id THEN 'received' ELSE 'referenced' END FROM unnest(p_thread_ids) AS id
+            ON CONFLICT (tenant_id, message_id) DO NOTHING;
+          IF cardinality(p_document_filenames) > 0 THEN
+            INSERT INTO documents (tenant_id, ticket_id, comment_id, filename, content_type, size, sha256, content, content_id, inline)
+              SELECT p_tenant_id, ticket, comment, d.filename, d.content_type, d.size, d.sha256,
+                     substring(p_document_contents FROM (sum(d.size) OVER (ORDER BY d.n) - d.size + 1)::integer FOR d.size), d.content_id, d.inline
+                FROM unnest(p_document_filenames, p_document_content_types, p_document_sizes, p_document_sha256, p_document_content_ids, p_document_inline)
+                     WITH ORDINALITY AS d(filename, content_type, size, sha256, content_id, inline, n);
+          END IF;
+          IF p_note IS NOT NULL THEN
+            INSERT INTO ticket_comments (ticket_id, body_text, full_text, is_internal_note) VALUES (ticket, p_note, p_note, true);
+          END IF;
+        END IF;
+
+        -- 6. The claim.
+        INSERT INTO email_processed_messages (tenant_id, identity, provider, provider_id, provider_message_id, status, reason, ticket_id, comment_id)
+          VALUES (p_tenant_id, p_identity, p_provider, p_provider_id, p_provider_message_id, outcome, outcome_reason, ticket, comment);
+        claimed := true;
+      END
+      $$;
+    `,
+  },
+  {
+    version: 5,
     name: "processed messages by the provider's own id, for the reconciliation sweep",
     sql: `
       CREATE INDEX email_processed_provider_message ON email_processed_messages (provider_id, provider_message_id);
     `,
   },
   {
-    version: 5,
+    version: 6,
+    name: "apply_message(): feedback reports and precise skip reasons; suspicious senders marked, never threaded by subject token",
+    // The function of migration 4, with three parameters more: p_skip_reason (a delay notice is
+    // skipped as delivery_delayed, not as a bounce), p_suspicious and p_suspicious_reason (stored on
+    // the ticket or comment; a suspicious message threads only by Message-ID, since anyone can
+    // write a ticket token into a subject). feedback_report is a class of its own, skipped.
+    sql: `
+      ALTER TABLE tickets ADD COLUMN suspicious boolean NOT NULL DEFAULT false, ADD COLUMN suspicious_reason text;
+      ALTER TABLE ticket_comments ADD COLUMN suspicious boolean NOT NULL DEFAULT false, ADD COLUMN suspicious_reason text;
+      DROP FUNCTION apply_message(text, text, text, text, text, text, boolean, boolean, text[], bigint, text, text, text, text, bigint, text, text, text, text, text[], text[], integer[], text[], text[], boolean[], bytea);
+      CREATE FUNCTION apply_message(
+        p_tenant_id text,
+        p_identity text,
+        p_provider text,
+        p_provider_id text,
+        p_provider_message_id text,
+        -- normal | auto_reply | bounce | loop | feedback_report | message_too_large (not parsed)
+        p_classification text,
+        -- why a skipped class is skipped, when more precise than the class (delivery_delayed,
+        -- delivery_report); NULL: the class names it
+        p_skip_reason text,
+        -- the receiving provider's sender check failed (DMARC, or SPF with no DKIM pass): the
+        -- message is marked, and never threads onto a ticket by its subject token alone
+        p_suspicious boolean,
+        p_suspicious_reason text,
+        -- list or bulk mail, and whether the mailbox lets such mail open tickets
+        p_bulk boolean,
+        p_bulk_opens_tickets boolean,
+        -- In-Reply-To, References newest first, the message's own id: in order of preference
+        p_thread_ids text[],
+        -- the ticket number of a subject token such as [#123], or NULL
+        p_ticket_number bigint,
+        p_message_id text,
+        p_subject text,
+        p_author_email text,
+        p_author_name text,
+        -- the sender's contact when the caller already knows it, else NULL
+        p_requester_id bigint,
+        p_text text,
+        -- the text before quoted history was stripped; NULL when it is p_text
+        p_full_text text,
+        p_html text,
+        p_note text,
+        p_document_filenames text[],
+        p_document_content_types text[],
+        p_document_sizes integer[],
+        p_document_sha256 text[],
+        p_document_content_ids text[],
+        p_document_inline boolean[],
+        p_document_contents bytea,
+        OUT claimed boolean,
+        OUT outcome text,
+        OUT outcome_reason text,
+        OUT ticket bigint,
+        OUT comment bigint,
+        OUT requester bigint)
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        found_ticket bigint;
+        found_status text;
+        known_name text;
+      BEGIN
+        IF p_classification NOT IN ('normal', 'auto_reply', 'bounce', 'loop', 'feedback_report', 'message_too_large') THEN
+          RAISE EXCEPTION 'apply_message: unknown classification %', p_classification USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+
+        -- 1. Lock the identity and the thread's ids (727102: Inlet's advisory lock class for Message-IDs).
+        PERFORM pg_advisory_xact_lock(727102, k)
+          FROM (SELECT DISTINCT hashtext(p_tenant_id || ' ' || id) AS k FROM unnest(p_thread_ids || p_identity) AS id ORDER BY k) keys;
+
+        -- 2. Claimed before: report it.
+        SELECT false, e.status, e.reason, e.ticket_id, e.comment_id INTO claimed, outcome, outcome_reason, ticket, comment
+          FROM email_processed_messages e WHERE e.tenant_id = p_tenant_id AND e.identity = p_identity;
+        IF FOUND THEN
+          RETURN;
+        END IF;
+
+        -- 3. The thread: one primary-key lookup per id (the LIMIT keeps the lookup a subquery of
+        --    its own). Written as "message_id = ANY (ids)" or as a plain join, the generic plan, made
+        --    once per connection and often while the table is small, reads every Message-ID of the
+        --    tenant instead, which costs more with every message stored.
+        IF p_classification IN ('normal', 'auto_reply') THEN
+          SELECT t.id, t.status INTO found_ticket, found_status
+            FROM (SELECT m.ticket_id, k.rank
+                    FROM unnest(p_thread_ids) WITH ORDINALITY AS k(id, rank)
+                    CROSS JOIN LATERAL (SELECT ticket_id FROM ticket_message_ids WHERE tenant_id = p_tenant_id AND message_id = k.id LIMIT 1) m
+                  UNION ALL
+                  SELECT n.id, 2147483647 FROM tickets n WHERE n.tenant_id = p_tenant_id AND n.number = p_ticket_number AND NOT p_suspicious) c
+            JOIN tickets t ON t.id = c.ticket_id
+           ORDER BY c.rank LIMIT 1;
+        END IF;
+
+        -- 4. The decision.
+        IF p_classification IN ('loop', 'bounce', 'feedback_report', 'message_too_large') THEN
+          outcome := 'skipped';
+          outcome_reason := COALESCE(p_skip_reason, p_classification);
+        ELSIF p_classification = 'auto_reply' THEN
+          IF found_ticket IS NOT NULL AND found_status <> 'closed' THEN
+            outcome := 'note';
+          ELSE
+            outcome := 'skipped';
+            outcome_reason := 'auto_reply';
+          END IF;
+        ELSIF found_ticket IS NOT NULL THEN
+          outcome := 'comment';
+        ELSIF p_bulk AND NOT p_bulk_opens_tickets THEN
+          outcome := 'skipped';
+          outcome_reason := 'bulk_mail';
+        ELSE
+          outcome := 'ticket';
+        END IF;
+
+        -- 5. The effects.
+        IF outcome <> 'skipped' THEN
+          -- The sender: a known contact is read, not locked; only a new one is inserted (the upsert
+          -- covers a concurrent first insert of the same address); a name is learnt only where none
+          -- was known, since agents may have corrected it.
+          requester := p_requester_id;
+          IF requester IS NULL AND p_author_email IS NOT NULL THEN
+            SELECT c.id, c.name INTO requester, known_name FROM contacts c WHERE c.tenant_id = p_tenant_id AND c.email = p_author_email;
+            IF NOT FOUND THEN
+              INSERT INTO contacts (tenant_id, email, name) VALUES (p_tenant_id, p_author_email, p_author_name)
+                ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
+                RETURNING id INTO requester;
+            ELSIF known_name IS NULL AND p_author_name IS NOT NULL THEN
+              UPDATE contacts SET name = p_author_name WHERE id = requester AND name IS NULL;
+            END IF;
+          END IF;
+
+          IF outcome = 'ticket' THEN
+            INSERT INTO tickets (tenant_id, number, subject, requester_id, mailbox_provider_id, message_id, description_text, description_full_text, description_html, suspicious, suspicious_reason)
+              VALUES (p_tenant_id, nextval(ticket_number_sequence(p_tenant_id)::regclass), p_subject, requester, p_provider_id, p_message_id, p_text, COALESCE(p_full_text, p_text), p_html, p_suspicious, p_suspicious_reason)
+              RETURNING id INTO ticket;
+          ELSE
+            ticket := found_ticket;
+            INSERT INTO ticket_comments (ticket_id, author_id, body_text, full_text, body_html, is_internal_note, message_id, suspicious, suspicious_reason)
+              VALUES (ticket, requester, p_text, COALESCE(p_full_text, p_text), p_html, outcome = 'note', p_message_id, p_suspicious, p_suspicious_reason)
+              RETURNING id INTO comment;
+          END IF;
+        END IF;
+
+        -- A customer's reply reopens a pending or closed ticket and carries its ids, documents and
+        -- note; an out-of-office note carries nothing and leaves the ticket be.
+        IF outcome IN ('ticket', 'comment') THEN
+          IF outcome = 'comment' THEN
+            UPDATE tickets SET status = 'open', updated_at = now() WHERE id = ticket;
+          END IF;
+          INSERT INTO ticket_message_ids (tenant_id, message_id, ticket_id, direction)
+            SELECT p_tenant_id, id, ticket, CASE WHEN id = p_message_id THEN 'received' ELSE 'referenced' END FROM unnest(p_thread_ids) AS id
+            ON CONFLICT (tenant_id, message_id) DO NOTHING;
+          IF cardinality(p_document_filenames) > 0 THEN
+            INSERT INTO documents (tenant_id, ticket_id, comment_id, filename, content_type, size, sha256, content, content_id, inline)
+              SELECT p_tenant_id, ticket, comment, d.filename, d.content_type, d.size, d.sha256,
+                     substring(p_document_contents FROM (sum(d.size) OVER (ORDER BY d.n) - d.size + 1)::integer FOR d.size), d.content_id, d.inline
+                FROM unnest(p_document_filenames, p_document_content_types, p_document_sizes, p_document_sha256, p_document_content_ids, p_document_inline)
+                     WITH ORDINALITY AS d(filename, content_type, size, sha256, content_id, inline, n);
+          END IF;
+          IF p_note IS NOT NULL THEN
+            INSERT INTO ticket_comments (ticket_id, body_text, full_text, is_internal_note) VALUES (ticket, p_note, p_note, true);
+          END IF;
+        END IF;
+
+        -- 6. The claim.
+        INSERT INTO email_processed_messages (tenant_id, identity, provider, provider_id, provider_message_id, status, reason, ticket_id, comment_id)
+          VALUES (p_tenant_id, p_identity, p_provider, p_provider_id, p_provider_message_id, outcome, outcome_reason, ticket, comment);
+        claimed := true;
+      END
+      $$;
+    `,
+  },
+  {
+    version: 7,
     name: "mailboxes: authorisation status, and the jobs parked while it is lost",
     // A mailbox whose grant the provider withdrew needs re-authorisation: its jobs are skipped
     // and parked here, and enqueued again when it is connected again.
@@ -174,7 +526,7 @@ export const migrations: Migration[] = [
     `,
   },
   {
-    version: 6,
+    version: 8,
     name: "credentials sealed under INLET_SECRETS_KEY (AES-256-GCM), plain rows sealed",
     // Every secret field of every row is sealed under the primary key when INLET_SECRETS_KEY is
     // set. Without it there is nothing to seal with: rows stay as they are until
@@ -188,6 +540,27 @@ export const migrations: Migration[] = [
   },
 ];
 
+/** A migration's statements: split where a line ends in a semicolon, except inside a
+ * dollar-quoted body ($$ … $$ or $tag$ … $tag$), so a function body can span lines. */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let current: string[] = [];
+  let quote: string | undefined;
+  for (const line of sql.split("\n")) {
+    current.push(line);
+    for (const [tag] of line.matchAll(/\$[A-Za-z_]*\$/g)) {
+      if (quote === undefined) quote = tag;
+      else if (tag === quote) quote = undefined;
+    }
+    if (quote === undefined && /;\s*$/.test(line)) {
+      statements.push(current.join("\n").replace(/;\s*$/, "").trim());
+      current = [];
+    }
+  }
+  statements.push(current.join("\n").trim());
+  return statements.filter(Boolean);
+}
+
 const LOCK_KEY = 727_101; // any constant shared by every Inlet process
 
 /** Apply what is missing (up to `upTo`, for an upgrade test). The advisory lock comes first, before even creating schema_migrations:
@@ -200,7 +573,7 @@ export async function migrate(db: Db, options: { upTo?: number; secrets?: KeyRin
     const done: number[] = [];
     for (const m of migrations) {
       if (applied.has(m.version) || m.version > (options.upTo ?? Infinity)) continue;
-      for (const statement of m.sql.split(/;\s*$/m).map((s) => s.trim()).filter(Boolean)) await tx.query(statement);
+      for (const statement of splitStatements(m.sql)) await tx.query(statement);
       await m.run?.(tx, { secrets: options.secrets });
       await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
       done.push(m.version);

@@ -19,6 +19,12 @@ function statementName(sql: string): string {
 export function openPostgres(connectionString: string, options: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString, max: options.max ?? 10 });
   pool.on("error", () => undefined); // idle client errors surface on the next query instead
+  // A connection the server ends (a restart, pg_terminate_backend: 57P01) emits 'error' on its
+  // client. The pool listens only while the client is idle; a checked-out client (between the
+  // statements of a transaction, or just after its query failed) has no other listener, and an
+  // unheard 'error' event ends the process. This listener stays for the client's life: the error
+  // is already given to any query in flight, and the pool discards the client when it comes back.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   // Each connection is set up on first use with a plain SET rather than a startup option, which
   // connection poolers such as PgBouncer refuse unless told to ignore it.
   const ready = new WeakSet<pg.PoolClient>();

@@ -16,8 +16,9 @@ export interface QueueKeys {
   dedupe: string;
   /** Provider registry for the edge (hash; see src/queue/registry.ts). */
   registry: string;
-  /** Last Gmail historyId enqueued per mailbox (hash). */
-  gmailHistory: string;
+  /** Gmail history id each mailbox's consumer has confirmed (hash: registry field → historyId);
+   * written only by the consumer (gmail-cursor script), read by ingest's staleness filter. */
+  gmailCursor: string;
   /** Ingress counters (hash). */
   counters: string;
 }
@@ -49,7 +50,7 @@ export function queueKeys(prefix: string = DEFAULT_PREFIX, env: Env = {}): Queue
     wake: `${prefix}wake`,
     dedupe: `${prefix}dedupe`,
     registry: `${prefix}registry`,
-    gmailHistory: `${prefix}gmail-history`,
+    gmailCursor: `${prefix}gmail-cursor`,
     counters: `${prefix}counters`,
   };
 }

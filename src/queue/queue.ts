@@ -2,10 +2,11 @@
 // Guarantees (each has a test in test/node/queue): atomic transitions, FIFO claims, fenced
 // ack/fail/renew, leases renewed by heartbeat, nothing lost or stuck at any crash point,
 // dead letters that keep everything, and a wake marker instead of polling.
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { QueueSettings } from "./config.ts";
-import { JOB_SCHEMA_VERSION, parseJob, type Job, type NewJob } from "./job.ts";
+import { isWellFormed, JOB_SCHEMA_VERSION, MAX_HISTORY_ID, parseJob, type Job, type NewJob } from "./job.ts";
 import type { ScriptArg, ScriptClient, ScriptReply } from "./script.ts";
+import { registryField } from "./registry.ts";
 import { scripts } from "./scripts.generated.ts";
 
 export interface Lease {
@@ -57,11 +58,11 @@ const deadLetterSchema = z.object({
   reason: z.string(),
   attempts: z.number(),
   lastError: z.string(),
-  enqueuedAt: z.number().nullable(),
+  enqueuedAt: z.nullable(z.number()),
   deadAt: z.number(),
   // Kept as Redis stored it: a dead letter may hold a job that no longer passes the schema.
-  job: z.record(z.string(), z.unknown()).optional(),
-  payload: z.string().optional(),
+  job: z.optional(z.record(z.string(), z.unknown())),
+  payload: z.optional(z.string()),
 });
 
 export type DeadLetter = z.infer<typeof deadLetterSchema>;
@@ -72,10 +73,23 @@ export interface IngestItem {
   job: NewJob;
   secretHash?: string;
   dedupeKey?: string;
+  /** Gmail: the push's historyId (canonical decimal), for the staleness filter. */
   historyId?: string;
 }
 
-export type IngestOutcome = "enqueued" | "unknown" | "forbidden" | "stale" | "duplicate";
+/** `invalid`: refused here, before the script (the job or a key fails the schema); never sent. */
+export type IngestOutcome = "enqueued" | "unknown" | "forbidden" | "stale" | "duplicate" | "invalid";
+
+/** Longest registry field, dedupe key or request guard the queue accepts (ids are bounded by the
+ * job schema; this bounds the keys built from them). */
+export const MAX_KEY_LENGTH = 2048;
+
+const validKey = (key: string | undefined): boolean => key === undefined || (key.length <= MAX_KEY_LENGTH && isWellFormed(key));
+
+/** A decimal the scripts take as-is: digits, no leading zero, at most 2^64 - 1. */
+export function isCanonicalDecimal(text: string): boolean {
+  return /^[1-9]\d{0,19}$/.test(text) && BigInt(text) <= MAX_HISTORY_ID;
+}
 
 export interface EnqueueItem {
   job: NewJob;
@@ -124,10 +138,15 @@ export class PointerQueue {
     return parsed.job;
   }
 
+  /** Enqueue jobs; throws a TypeError before any Redis call when an item is invalid (nothing is
+   * written: the script checks everything again before its first write). */
   async enqueue(items: readonly EnqueueItem[]): Promise<{ enqueued: number; duplicates: number; jobs: Job[] }> {
     if (items.length === 0) return { enqueued: 0, duplicates: 0, jobs: [] };
     const now = Date.now();
     const jobs = items.map((item) => PointerQueue.build(item.job, now));
+    items.forEach((item, i) => {
+      if (!validKey(item.dedupeKey)) throw new TypeError(`queue: refusing to enqueue item ${i + 1}: invalid dedupe key`);
+    });
     const args: ScriptArg[] = [this.settings.dedupeTtlMs];
     jobs.forEach((job, i) => args.push(items[i]?.dedupeKey ?? "", JSON.stringify(job)));
     const { keys } = this;
@@ -137,16 +156,49 @@ export class PointerQueue {
 
   /** The edge's one round trip: registry check, dedupe and enqueue, atomically. Jobs are built
    * (and validated) here with placeholder tenantId/providerId ("-"): the script writes the
-   * registry entry's values into each job it enqueues. */
-  async ingest(provider: string, items: readonly IngestItem[], options: { requestGuard?: string; invalid?: number } = {}): Promise<{ replay: true } | { replay: false; outcomes: IngestOutcome[]; jobIds: string[] }> {
+   * registry entry's values into each job it enqueues. An item that fails validation is not sent
+   * (outcome `invalid`) and the others go on; when none is left, Redis is not called at all. */
+  async ingest(provider: string, items: readonly IngestItem[], options: { requestGuard?: string; invalid?: number } = {}): Promise<{ replay: true } | { replay: false; outcomes: IngestOutcome[]; jobIds: (string | undefined)[] }> {
     const now = Date.now();
-    const jobs = items.map((item) => PointerQueue.build(item.job, now));
-    const args: ScriptArg[] = [this.settings.dedupeTtlMs, options.requestGuard ?? "", provider, options.invalid ?? 0];
-    items.forEach((item, i) => args.push(item.registryField, item.secretHash ?? "", item.dedupeKey ?? "", item.historyId ?? "", JSON.stringify(jobs[i])));
+    const outcomes: IngestOutcome[] = [];
+    const jobIds: (string | undefined)[] = [];
+    const sent: number[] = [];
+    const args: ScriptArg[] = [this.settings.dedupeTtlMs, options.requestGuard ?? "", provider, 0];
+    items.forEach((item, i) => {
+      const parsed = parseJob({ ...item.job, jobId: item.job.jobId ?? crypto.randomUUID(), schemaVersion: JOB_SCHEMA_VERSION, enqueuedAt: now, attempt: 0 });
+      const valid =
+        parsed.ok && item.registryField !== "" && validKey(item.registryField) && validKey(item.dedupeKey) && validKey(item.secretHash) && (item.historyId === undefined || isCanonicalDecimal(item.historyId));
+      outcomes.push("invalid");
+      jobIds.push(undefined);
+      if (!valid || !parsed.ok) return;
+      sent.push(i);
+      jobIds[i] = parsed.job.jobId;
+      args.push(item.registryField, item.secretHash ?? "", item.dedupeKey ?? "", item.historyId ?? "", JSON.stringify(parsed.job));
+    });
+    if (sent.length === 0) return { replay: false, outcomes, jobIds };
+    args[3] = (options.invalid ?? 0) + items.length - sent.length;
+    if (!validKey(options.requestGuard) || !isWellFormed(provider)) throw new TypeError("queue: invalid request guard or provider");
     const { keys } = this;
-    const reply = list(await this.#client.run(scripts.ingest, [keys.ready, keys.wake, keys.dedupe, keys.registry, keys.gmailHistory, keys.counters], args));
+    const reply = list(await this.#client.run(scripts.ingest, [keys.ready, keys.wake, keys.dedupe, keys.registry, keys.gmailCursor, keys.counters], args));
     if (reply[0] === "replay") return { replay: true };
-    return { replay: false, outcomes: reply.map((r) => str(r) as IngestOutcome), jobIds: jobs.map((j) => j.jobId) };
+    sent.forEach((index, n) => {
+      const outcome = str(reply[n]) as IngestOutcome;
+      outcomes[index] = outcome;
+      if (outcome !== "enqueued") jobIds[index] = undefined;
+    });
+    return { replay: false, outcomes, jobIds };
+  }
+
+  /** The consumer confirms how far it has read a Gmail mailbox (its cursor, after it moved it):
+   * the edge then drops pushes at or below that historyId as stale. Call it after every cursor
+   * update (partial sync and resync); the stored value only rises, so out-of-order calls are
+   * harmless. Returns the value stored. `historyId` may carry leading zeros; it is normalised. */
+  async confirmGmailCursor(emailAddress: string, historyId: string): Promise<string> {
+    const canonical = /^\d{1,40}$/.test(historyId) ? BigInt(historyId).toString() : "";
+    if (!isCanonicalDecimal(canonical)) throw new TypeError(`queue: ${JSON.stringify(historyId)} is not a Gmail historyId`);
+    const field = registryField.googleMailbox(emailAddress);
+    if (!validKey(field)) throw new TypeError("queue: invalid Gmail address");
+    return str(await this.#client.run(scripts.gmailCursor, [this.keys.gmailCursor], [field, canonical]));
   }
 
   /** Claim up to `count` jobs. With `ack`, those leases are acked in the same script call first
@@ -279,7 +331,9 @@ export class PointerQueue {
     return num(await this.#client.run(scripts.registrySet, [this.keys.registry], [field, "", ""])) > 0;
   }
 
-  /** Ingress counters by `<provider>:<outcome>` (enqueued, duplicate, stale, unknown, forbidden, invalid, replay). */
+  /** Ingress counters by `<provider>:<outcome>` (enqueued, duplicate, stale, unknown, forbidden, invalid, replay).
+   * `invalid` counts the items dropped from requests that reached Redis; a request with no item
+   * that could be valid makes no Redis call, and is counted in its log line only. */
   async ingressCounters(): Promise<Record<string, number>> {
     const reply = list(await this.#client.run(scripts.counters, [this.keys.counters], []));
     const out: Record<string, number> = {};

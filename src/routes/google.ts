@@ -1,66 +1,68 @@
 // Gmail push through Cloud Pub/Sub.
-//   verify (OIDC JWT, before anything else) → parse (message.data) → one ingest call →
+//   verify (OIDC JWT, before the body is read) → parse (message.data) → one ingest call →
 //   202 enqueued · 204 unknown mailbox, duplicate or stale (acked: Pub/Sub backs off a whole
 //   subscription on errors) · 503 when the store failed (Pub/Sub redelivers)
+//
+// Stale means at or below the history id the mailbox's consumer has confirmed (its cursor),
+// never a value an earlier push brought: a replayed token with a huge historyId cannot make later
+// genuine pushes look stale. Repeats are dropped by Pub/Sub message id, within the dedupe TTL;
+// the key also holds the mailbox and history id, which a redelivery repeats exactly, so a caller
+// cannot burn the ids of pushes still to come.
 import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../env.ts";
-import { errorResponse } from "../http-error.ts";
-import { readJson } from "../middleware/read-json.ts";
+import * as z from "zod/mini";
+import type { AppEnv } from "../app-env.ts";
+import { refuse } from "../http-error.ts";
+import { googlePushAuth } from "../middleware/google-push-auth.ts";
+import { parseJson, readJson } from "../middleware/read-body.ts";
+import { googlePointerSchema, opaqueId } from "../queue/job.ts";
 import { registryField } from "../queue/registry.ts";
-import { verifyPubSubToken } from "../auth/google-oidc.ts";
 import { ingest } from "./ingest.ts";
 
-const MAX_BODY = 64 * 1024;
+export const GOOGLE_MAX_BODY = 64 * 1024;
 
 const pushSchema = z.object({
-  message: z.looseObject({
-    data: z.string().min(1).max(16 * 1024),
-    messageId: z.string().min(1).max(128),
-    publishTime: z.string().optional(),
+  message: z.object({
+    data: z.string().check(z.minLength(1), z.maxLength(16 * 1024)),
+    messageId: opaqueId(128),
+    publishTime: z.optional(z.string()),
   }),
-  subscription: z.string().min(1).max(512),
-  deliveryAttempt: z.number().int().optional(),
+  subscription: z.string().check(z.minLength(1), z.maxLength(512)),
+  deliveryAttempt: z.optional(z.number().check(z.int())),
 });
 
-const dataSchema = z.object({
-  emailAddress: z.string().min(3).max(320).includes("@"),
-  historyId: z.union([z.string().regex(/^\d{1,20}$/), z.number().int().nonnegative()]).transform(String),
-});
+/** message.data: base64 JSON {emailAddress, historyId}, checked by the pointer's own schema. */
+const dataSchema = z.object({ emailAddress: googlePointerSchema.shape.emailAddress, historyId: googlePointerSchema.shape.historyId });
 
-function decodeData(data: string): z.infer<typeof dataSchema> | undefined {
+function decodeData(data: string) {
+  let bytes: Uint8Array;
   try {
-    const bytes = Uint8Array.from(atob(data.replace(/-/g, "+").replace(/_/g, "/")), (ch) => ch.charCodeAt(0));
-    const parsed = dataSchema.safeParse(JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes)));
-    return parsed.success ? parsed.data : undefined;
+    const binary = atob(data.replace(/[-_]/g, (ch) => (ch === "-" ? "+" : "/")));
+    bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   } catch {
-    return undefined;
+    refuse(400, "invalid_message_data", "message.data is not base64");
+  }
+  try {
+    return parseJson(bytes, dataSchema);
+  } catch {
+    refuse(400, "invalid_message_data", "message.data is not base64 JSON {emailAddress, historyId}");
   }
 }
 
 export const google = new Hono<AppEnv>();
 
-google.post("/", async (c) => {
-  const auth = await verifyPubSubToken(c.req.header("authorization"), {
-    jwksUrl: c.env.GOOGLE_JWKS_URL ?? "https://www.googleapis.com/oauth2/v3/certs",
-    audience: c.env.GOOGLE_PUBSUB_AUDIENCE ?? "",
-    serviceAccounts: (c.env.GOOGLE_PUBSUB_SERVICE_ACCOUNTS ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
-  });
-  if (!auth.ok) return errorResponse(c, 401, "unauthorized", `push token refused (${auth.reason})`);
+google.post("/", googlePushAuth, async (c) => {
+  const body = await readJson(c, pushSchema, GOOGLE_MAX_BODY);
+  const data = decodeData(body.message.data);
+  const pubsubMessageId = body.message.messageId;
 
-  const body = await readJson(c, pushSchema, MAX_BODY);
-  if (!body.ok) return body.response;
-  const data = decodeData(body.data.message.data);
-  if (!data) return errorResponse(c, 400, "invalid_message_data", "message.data is not base64 JSON {emailAddress, historyId}");
-
-  const result = await ingest(c.env, "google", [
+  const result = await ingest(c.var.config, "google", [
     {
       registryField: registryField.googleMailbox(data.emailAddress),
-      dedupeKey: `google:pubsub:${body.data.message.messageId}`,
+      dedupeKey: `google:pubsub:${pubsubMessageId}:${data.emailAddress}:${data.historyId}`,
       historyId: data.historyId,
-      job: { provider: "google", tenantId: "-", providerId: "-", pointer: { emailAddress: data.emailAddress.toLowerCase(), historyId: data.historyId, pubsubMessageId: body.data.message.messageId } },
+      job: { provider: "google", tenantId: "-", providerId: "-", pointer: { emailAddress: data.emailAddress, historyId: data.historyId, pubsubMessageId } },
     },
   ]);
-  if (!result.ok) return errorResponse(c, 503, "store_unavailable", "the notification could not be stored; retry later");
   return result.outcomes[0] === "enqueued" ? c.json({ accepted: 1 }, 202) : c.body(null, 204);
 });

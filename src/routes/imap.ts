@@ -1,48 +1,44 @@
 // Notifications from Inlet's own IMAP listener.
-//   verify (HMAC signature, 5-minute window) → parse → one ingest call (replay guard included) → 202
+//   verify (signature header and window before the body, then the HMAC over it) → parse →
+//   one ingest call (replay guard included) → 202 · 401 replayed · 404 unknown provider
 import { Hono } from "hono";
-import { z } from "zod";
-import type { AppEnv } from "../env.ts";
-import { errorResponse } from "../http-error.ts";
-import { readJson } from "../middleware/read-json.ts";
+import * as z from "zod/mini";
+import { refuse } from "../http-error.ts";
+import { imapSignature, type ImapEnv } from "../middleware/imap-signature.ts";
+import { parseJson } from "../middleware/read-body.ts";
+import { imapPointerSchema, opaqueId } from "../queue/job.ts";
 import { registryField } from "../queue/registry.ts";
-import { verifyImapSignature } from "../auth/imap-signature.ts";
 import { ingest } from "./ingest.ts";
 
-const MAX_BODY = 256 * 1024;
+export const IMAP_MAX_BODY = 256 * 1024;
 
-/** The body the IMAP listener posts (consumer/imap-listener/ingress-client.ts). */
+/** The body the IMAP listener posts (consumer/imap-listener/ingress-client.ts); the pointer's
+ * fields are checked (and uidValidity normalised) by the job's own schemas. */
 export const imapNotificationSchema = z.strictObject({
-  providerId: z.string().min(1).max(128),
-  mailbox: z.string().min(1).max(320),
-  uidValidity: z.string().regex(/^\d{1,20}$/),
-  uids: z.array(z.number().int().positive().max(2 ** 32 - 1)).min(1).max(1000),
+  providerId: opaqueId(128),
+  mailbox: imapPointerSchema.shape.mailbox,
+  uidValidity: imapPointerSchema.shape.uidValidity,
+  uids: z.array(imapPointerSchema.shape.uid).check(z.minLength(1), z.maxLength(1000)),
 });
 
-export const imap = new Hono<AppEnv>();
+export const imap = new Hono<ImapEnv>();
 
-imap.post("/", async (c) => {
-  const secret = c.env.IMAP_WEBHOOK_SECRET;
-  if (!secret) return errorResponse(c, 503, "imap_disabled", "IMAP_WEBHOOK_SECRET is not configured");
-  const body = await readJson(c, imapNotificationSchema, MAX_BODY);
-  if (!body.ok) return body.response;
-  const signature = await verifyImapSignature(c.req.header("x-inlet-signature"), body.text, secret, Math.floor(Date.now() / 1000));
-  if (!signature.ok) return errorResponse(c, 401, signature.code, "the request signature was refused");
+imap.post("/", imapSignature(IMAP_MAX_BODY), async (c) => {
+  const { bytes, signature } = c.var.signed;
+  const { providerId, mailbox, uidValidity, uids: listed } = parseJson(bytes, imapNotificationSchema);
+  const uids = [...new Set(listed)];
 
-  const { providerId, mailbox, uidValidity } = body.data;
-  const uids = [...new Set(body.data.uids)];
   const result = await ingest(
-    c.env,
+    c.var.config,
     "imap",
     uids.map((uid) => ({
       registryField: registryField.imapProvider(providerId),
       dedupeKey: `imap:${providerId}:${uidValidity}:${uid}`,
       job: { provider: "imap", tenantId: "-", providerId: "-", pointer: { mailbox, uidValidity, uid } },
     })),
-    { requestGuard: `imap:signature:${signature.signature}` },
+    { requestGuard: `imap:signature:${signature}` },
   );
-  if (!result.ok) return errorResponse(c, 503, "store_unavailable", "the notification could not be stored; retry later");
-  if (result.replay) return errorResponse(c, 401, "replayed_signature", "this signature was used before");
-  if (result.counts.unknown === uids.length) return errorResponse(c, 404, "unknown_provider", `no IMAP provider ${providerId} is registered`);
+  if (result.replay) refuse(401, "replayed_signature", "this signature was used before");
+  if (result.counts.unknown === uids.length) refuse(404, "unknown_provider", `no IMAP provider ${providerId} is registered`);
   return c.json({ accepted: result.counts.enqueued ?? 0, duplicates: result.counts.duplicate ?? 0 }, 202);
 });

@@ -1,26 +1,31 @@
-// Runs the ingest script for a route and logs one `inbound_email_queue_enqueue` line per pointer.
-// A store failure is reported to the caller, which answers 503 so the provider retries.
+// Runs the ingest script for a route and writes ONE log line per request (Workers bill and spend
+// CPU on every line): `inbound_email_queue_enqueue` with the job ids when something was
+// enqueued, else `inbound_email_ingress_request`, both with the outcome counts.
+// A store failure answers 503 store_unavailable, so the provider retries.
+import type { EdgeConfig } from "../env.ts";
+import { logLine, refuse } from "../http-error.ts";
 import type { IngestItem, IngestOutcome } from "../queue/queue.ts";
-import type { Env } from "../env.ts";
 import { queueFor } from "../queue-for-env.ts";
-import { logLine } from "../http-error.ts";
 
-export type IngestResult = { ok: true; replay: boolean; outcomes: IngestOutcome[]; counts: Partial<Record<IngestOutcome, number>> } | { ok: false };
+export type IngestResult = { replay: boolean; outcomes: IngestOutcome[]; counts: Partial<Record<IngestOutcome, number>> };
 
-export async function ingest(env: Env, provider: string, items: IngestItem[], options: { requestGuard?: string; invalid?: number } = {}): Promise<IngestResult> {
+export async function ingest(config: EdgeConfig, provider: string, items: readonly IngestItem[], options: { requestGuard?: string; invalid?: number } = {}): Promise<IngestResult> {
+  const queue = queueFor(config);
   let result;
   try {
-    result = await queueFor(env).ingest(provider, items, options);
+    result = await queue.ingest(provider, items, options);
   } catch (error) {
     logLine({ event: "inbound_email_ingress_store_failed", provider, items: items.length, error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
-    return { ok: false };
+    refuse(503, "store_unavailable", "the notification could not be stored; retry later");
   }
-  if (result.replay) return { ok: true, replay: true, outcomes: [], counts: {} };
+  if (result.replay) {
+    logLine({ event: "inbound_email_ingress_request", provider, items: items.length, replay: true });
+    return { replay: true, outcomes: [], counts: {} };
+  }
   const counts: Partial<Record<IngestOutcome, number>> = {};
-  result.outcomes.forEach((outcome, i) => {
-    counts[outcome] = (counts[outcome] ?? 0) + 1;
-    if (outcome === "enqueued") logLine({ event: "inbound_email_queue_enqueue", provider, jobId: result.jobIds[i], registry: items[i]?.registryField.split(":").slice(0, 2).join(":") });
-  });
-  logLine({ event: "inbound_email_ingress_request", provider, items: items.length, invalid: options.invalid ?? 0, ...counts });
-  return { ok: true, replay: false, outcomes: result.outcomes, counts };
+  if (options.invalid) counts.invalid = options.invalid;
+  for (const outcome of result.outcomes) counts[outcome] = (counts[outcome] ?? 0) + 1;
+  const jobIds = result.jobIds.filter((id): id is string => id !== undefined);
+  logLine(jobIds.length > 0 ? { event: "inbound_email_queue_enqueue", provider, items: items.length, ...counts, jobIds } : { event: "inbound_email_ingress_request", provider, items: items.length, ...counts });
+  return { replay: false, outcomes: result.outcomes, counts };
 }

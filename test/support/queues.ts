@@ -3,7 +3,7 @@
 import { inject } from "vitest";
 import { Redis } from "ioredis";
 import { queueKeys, queueSettings, type QueueSettings } from "../../src/queue/config.ts";
-import { PointerQueue } from "../../src/queue/queue.ts";
+import { PointerQueue, type Claim } from "../../src/queue/queue.ts";
 import { createUpstashRedis, UpstashScriptClient } from "../../src/queue/upstash.ts";
 import { createTcpRedis, TcpScriptClient } from "../../consumer/redis/tcp-client.ts";
 import type { NewJob } from "../../src/queue/job.ts";
@@ -57,6 +57,9 @@ export function testQueue(transport: Transport, overrides: Partial<Omit<QueueSet
 export function imapJob(uid: number, overrides: Partial<NewJob> = {}): NewJob {
   return { provider: "imap", tenantId: "tenant-1", providerId: "provider-1", pointer: { mailbox: "INBOX", uidValidity: "42", uid }, ...overrides } as NewJob;
 }
+
+/** The UID an IMAP test job carries (the tests' jobs are IMAP pointers). */
+export const uidOf = (claim: Claim) => (claim.job.provider === "imap" ? claim.job.pointer.uid : 0);
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -57,4 +57,54 @@ describe("POST /webhooks/imap", () => {
     expect(unknown.status).toBe(404);
     expect(await s.ready()).toEqual([]);
   });
+
+  it("checks the signature header's shape and timestamp before reading the body", async () => {
+    const s = scope();
+    for (const header of ["t=abc,v1=00", `t=${Math.floor(Date.now() / 1000) - 3600},v1=${"0".repeat(64)}`, "v1=only", "x".repeat(5000)]) {
+      let pulled = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          controller.enqueue(new Uint8Array(1024));
+        },
+      });
+      const res = await s.fetch("/webhooks/imap", { method: "POST", headers: { "content-type": "application/json", "x-inlet-signature": header }, body, duplex: "half" } as RequestInit);
+      expect(res.status, header.slice(0, 40)).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { code: expect.stringMatching(/malformed_signature|stale_signature/) } });
+      expect(pulled, header.slice(0, 40)).toBeLessThanOrEqual(1); // a stream may be primed once; never read
+    }
+  });
+
+  it("a bad signature costs no Redis call", async () => {
+    const s = scope();
+    const { countRedisCommands } = await import("./support.ts");
+    const body = JSON.stringify({ providerId: "imap-1", mailbox: "INBOX", uidValidity: "7", uids: [1] });
+    const { result, commands } = await countRedisCommands(async () => s.fetch("/webhooks/imap", signed(body, await imapSignature("wrong", body))));
+    expect(result.status).toBe(401);
+    expect(commands).toEqual([]);
+  });
+
+  it("uidValidity is normalised (no leading zeros) before it is stored or deduplicated; out of range is 400", async () => {
+    const s = scope();
+    await s.registerImap("imap-1");
+    const post = async (uidValidity: string, uids: number[]) => {
+      const body = JSON.stringify({ providerId: "imap-1", mailbox: "INBOX", uidValidity, uids });
+      return s.fetch("/webhooks/imap", signed(body, await imapSignature(SECRET, body)));
+    };
+    expect(await (await post("0001700000000", [5])).json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await (await post("1700000000", [5])).json()).toEqual({ accepted: 0, duplicates: 1 });
+    for (const bad of ["0", "4294967296", "99999999999999999999"]) expect((await post(bad, [1])).status, bad).toBe(400);
+    expect((await post("7", [2 ** 32])).status).toBe(400);
+    expect((await s.ready()).map((j) => j.pointer)).toEqual([{ mailbox: "INBOX", uidValidity: "1700000000", uid: 5 }]);
+  });
+
+  it("a lone surrogate in the mailbox name is a 400 before Redis; nothing marked used", async () => {
+    const s = scope();
+    await s.registerImap("imap-1");
+    const body = JSON.stringify({ providerId: "imap-1", mailbox: "INBOX\ud800", uidValidity: "7", uids: [1, 2] });
+    const signature = await imapSignature(SECRET, body);
+    expect((await s.fetch("/webhooks/imap", signed(body, signature))).status).toBe(400);
+    expect(await s.redis.zscore(s.keys.dedupe, `imap:signature:${signature.split("v1=")[1]}`)).toBeNull();
+    expect(await s.ready()).toEqual([]);
+  });
 });

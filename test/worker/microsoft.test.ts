@@ -25,6 +25,7 @@ describe("POST /webhooks/microsoft", () => {
       const res = await s.fetch(`${path}?validationToken=${encodeURIComponent(token)}`, { method, headers: { "content-type": "text/plain" } });
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(await res.text()).toBe(token);
       expect(Date.now() - started).toBeLessThan(1000);
     }
@@ -74,13 +75,84 @@ describe("POST /webhooks/microsoft", () => {
     expect(await s.counters()).toMatchObject({ "microsoft:enqueued": "42", "microsoft:forbidden": "5", "microsoft:duplicate": "3" });
   });
 
-  it("drops and counts unknown subscriptions, missing clientState and non-created changes; answers 202", async () => {
+  it("drops and counts unknown subscriptions, wrong or missing clientState and non-created changes; answers 202", async () => {
     const s = scope();
     await s.registerMicrosoft("sub-1", "state-1");
-    const res = await s.fetch("/webhooks/microsoft", json({ value: [item("sub-unknown", "x", "m1"), item("sub-1", "state-1", "m2", { clientState: null }), item("sub-1", "state-1", "m3", { changeType: "updated" }), item("sub-1", "state-1", "m4", { resourceData: null })] }));
+    const res = await s.fetch("/webhooks/microsoft", json({ value: [item("sub-unknown", "x", "m1"), item("sub-1", "wrong", "m5"), item("sub-1", "state-1", "m2", { clientState: null }), item("sub-1", "state-1", "m3", { changeType: "updated" }), item("sub-1", "state-1", "m4", { resourceData: null })] }));
     expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 0, dropped: 5 });
     expect(await s.ready()).toEqual([]);
-    expect(await s.counters()).toMatchObject({ "microsoft:unknown": "1", "microsoft:forbidden": "1", "microsoft:invalid": "2" });
+    expect(await s.counters()).toMatchObject({ "microsoft:unknown": "1", "microsoft:forbidden": "1", "microsoft:invalid": "3" });
+  });
+
+  it("an item the queue cannot take (lone surrogate, resource of 1,025-2,048 chars, wrong types) is dropped and counted; the batch's valid items are stored, no 503", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1");
+    const value = [
+      item("sub-1", "state-1", "good-1"),
+      item("sub-1", "state-1", "long", { resource: `Users/u/Messages/${"r".repeat(1500)}` }),
+      item("sub-1", "state-1", "typed", { resourceData: { id: 42 } }),
+      7,
+      item("sub-1", "state-1", "X\ud800"),
+    ];
+    const res = await s.fetch("/webhooks/microsoft", json({ value }));
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 1, dropped: 4 });
+    expect((await s.ready()).map((j) => (j.pointer as { messageId: string }).messageId)).toEqual(["good-1"]);
+    expect(await s.counters()).toMatchObject({ "microsoft:enqueued": "1", "microsoft:invalid": "4" });
+    // Graph's retry of the valid item is a duplicate of a stored pointer, not of a half-written one.
+    await s.fetch("/webhooks/microsoft", json({ value: [item("sub-1", "state-1", "good-1")] }));
+    expect(await s.ready()).toHaveLength(1);
+  });
+
+  it("a batch with no item that could be valid costs no Redis call", async () => {
+    const s = scope();
+    const junk = Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? item(`sub-${i}`, "", `m${i}`) : i % 3 === 1 ? item(`sub-${i}`, "x", `m${i}`, { changeType: "deleted" }) : { subscriptionId: i }));
+    const { result, commands } = await countRedisCommands(async () => s.fetch("/webhooks/microsoft", json({ value: junk })));
+    expect(result.status).toBe(202);
+    expect(await result.json()).toEqual({ accepted: 0, dropped: 1000 });
+    expect(commands).toEqual([]);
+  });
+
+  it("a lifecycle notification delivered three times is enqueued once", async () => {
+    const s = scope();
+    await s.registerMicrosoft("sub-1", "state-1");
+    const removed = { subscriptionId: "sub-1", clientState: "state-1", lifecycleEvent: "subscriptionRemoved", subscriptionExpirationDateTime: "2026-12-03T00:00:00Z" };
+    for (let i = 0; i < 3; i++) expect((await s.fetch("/webhooks/microsoft/lifecycle", json({ value: [removed] }))).status).toBe(202);
+    // the same kind of event after a renewal (a new expiry) is a new event
+    await s.fetch("/webhooks/microsoft/lifecycle", json({ value: [{ ...removed, subscriptionExpirationDateTime: "2026-12-05T00:00:00Z" }] }));
+    expect((await s.ready()).map((j) => (j.pointer as { lifecycleEvent: string }).lifecycleEvent)).toEqual(["subscriptionRemoved", "subscriptionRemoved"]);
+    expect(await s.counters()).toMatchObject({ "microsoft:enqueued": "2", "microsoft:duplicate": "2" });
+  });
+
+  it("a chunked body is counted while it is read and refused at the limit, without reading the rest", async () => {
+    const s = scope();
+    let pulled = 0;
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.byteLength;
+        if (pulled > 50 * 1024 * 1024) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const res = await s.fetch("/webhooks/microsoft", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
+    expect(pulled).toBeLessThan(1024 * 1024 + 4 * chunk.byteLength);
+  });
+
+  it("a body whose stream breaks off is a 400, not a 500", async () => {
+    const s = scope();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"value":['));
+        controller.error(new Error("connection reset"));
+      },
+    });
+    const res = await s.fetch("/webhooks/microsoft", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "incomplete_body" } });
   });
 
   it("lifecycle events become lifecycle jobs", async () => {
@@ -100,7 +172,9 @@ describe("POST /webhooks/microsoft", () => {
       [{ method: "POST", headers: { "content-type": "application/json" }, body: "{not json" }, 400],
       [json({ value: "nope" }), 400],
       [json({ value: [] }), 400],
-      [json({ value: [{ clientState: "state-1" }] }), 400],
+      [json({ value: [1], validationTokens: "x" }), 400],
+      [{ method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip" }, body: "{}" }, 415],
+      [{ method: "POST", headers: { "content-type": "application/json" }, body: new Uint8Array([0x7b, 0xff, 0x7d]) }, 400],
       [{ method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ value: [item("sub-1", "state-1", "m")] }) }, 415],
       [{ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ value: [item("sub-1", "state-1", "m".repeat(500))], pad: "x".repeat(1_100_000) }) }, 413],
       [{ method: "PUT", headers: { "content-type": "application/json" }, body: "{}" }, 405],

@@ -50,4 +50,24 @@ describe("operations", () => {
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: "not_found" } });
   });
+
+  it("configuration is read once and every gap answers 503 naming what is missing", async () => {
+    const s = scope();
+    const post = { method: "POST", headers: { "content-type": "application/json" }, body: "{}" };
+    const cases: [Partial<Record<string, string>>, string, string, RegExp][] = [
+      [{ UPSTASH_REDIS_REST_URL: "not a url" }, "/webhooks/microsoft", "not_configured", /UPSTASH_REDIS_REST_URL/],
+      [{ UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS: "many" }, "/webhooks/imap", "not_configured", /UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS/],
+      [{ GOOGLE_PUBSUB_AUDIENCE: "" }, "/webhooks/google", "google_not_configured", /GOOGLE_PUBSUB_AUDIENCE/],
+      [{ IMAP_WEBHOOK_SECRET: " " }, "/webhooks/imap", "imap_not_configured", /IMAP_WEBHOOK_SECRET/],
+      [{ INLET_ADMIN_TOKEN: "" }, "/stats", "admin_not_configured", /INLET_ADMIN_TOKEN/],
+    ];
+    for (const [overrides, path, code, message] of cases) {
+      const res = await s.fetch(path, path === "/stats" ? {} : post, overrides);
+      expect(res.status, code).toBe(503);
+      expect(await res.json(), code).toMatchObject({ error: { code, message: expect.stringMatching(message) } });
+    }
+    const noStore = await s.fetch("/webhooks/microsoft", { ...post, body: JSON.stringify({ value: [{ subscriptionId: "s", clientState: "c", changeType: "created", resource: "r", resourceData: { id: "m" } }] }) }, { UPSTASH_REDIS_REST_TOKEN: "" });
+    expect(await noStore.json()).toMatchObject({ error: { code: "store_not_configured" } });
+    expect(noStore.status).toBe(503);
+  });
 });

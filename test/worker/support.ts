@@ -5,10 +5,12 @@ import { Redis } from "@upstash/redis";
 import { importJWK, SignJWT, type JWTPayload } from "jose";
 import { app } from "../../src/index.ts";
 import type { Env } from "../../src/env.ts";
-import { queueKeys } from "../../src/queue/config.ts";
+import { queueKeys, queueSettings } from "../../src/queue/config.ts";
+import { PointerQueue } from "../../src/queue/queue.ts";
+import { createUpstashRedis, UpstashScriptClient } from "../../src/queue/upstash.ts";
 import { registryField, registryValue, sha256Hex } from "../../src/queue/registry.ts";
 
-export type TestEnv = Env & { SIGNING_JWK: string; OTHER_SIGNING_JWK: string; GOOGLE_JWKS_URL: string };
+export type TestEnv = Env & { SIGNING_JWK: string; OTHER_SIGNING_JWK: string; GOOGLE_JWKS_URL: string; UPSTASH_REDIS_REST_URL: string; UPSTASH_REDIS_REST_TOKEN: string };
 export const testEnv = env as unknown as TestEnv;
 export const GOOGLE_AUDIENCE = testEnv.GOOGLE_PUBSUB_AUDIENCE ?? "";
 export const GOOGLE_PUSH_ACCOUNT = testEnv.GOOGLE_PUBSUB_SERVICE_ACCOUNTS ?? "";
@@ -25,6 +27,8 @@ export function scope() {
     redis,
     env: appEnv,
     fetch: (path: string, init?: RequestInit, overrides: Partial<Env> = {}) => app.request(path, init, { ...appEnv, ...overrides }),
+    /** The queue on this scope's keys, as the consumer sees it. */
+    queue: () => new PointerQueue(new UpstashScriptClient(createUpstashRedis({ url: testEnv.UPSTASH_REDIS_REST_URL, token: testEnv.UPSTASH_REDIS_REST_TOKEN })), { ...queueSettings({}), keys }),
     async ready(): Promise<Record<string, unknown>[]> {
       const raws = await redis.lrange(keys.ready, 0, -1);
       return raws.reverse().map((r) => JSON.parse(r) as Record<string, unknown>);

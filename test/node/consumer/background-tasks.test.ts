@@ -6,15 +6,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { createPostgresDatabase, ADMIN_URL } from "../../support/database.ts";
 import { startTcpProxy, type TcpProxy } from "../../support/tcp-proxy.ts";
 import { imapJob, locate, testQueue, type TestQueue } from "../../support/queues.ts";
-
-const until = async (check: () => boolean | Promise<boolean>, ms: number) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-};
+import { until } from "../../support/until.ts";
 
 describe("background tasks", () => {
   let q: TestQueue | undefined;
@@ -48,9 +40,9 @@ describe("background tasks", () => {
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     try {
-      expect(await until(() => output.includes("inbound_email_consumer_started"), 30_000)).toBe(true);
+      await until(() => output.includes("inbound_email_consumer_started"), 30_000, "the consumer starting");
       await proxy.cut();
-      expect(await until(() => /"event":"inbound_email_background_task_failed","task":"provider_upkeep","code":"[a-z_]+"/.test(output), 10_000)).toBe(true);
+      await until(() => /"event":"inbound_email_background_task_failed","task":"provider_upkeep","code":"[a-z_]+"/.test(output), 10_000, "a logged upkeep failure");
       await new Promise((r) => setTimeout(r, 1000)); // several more failing ticks
       expect(child.exitCode).toBeNull();
       expect(output).not.toMatch(/unhandled|Unhandled/);
@@ -58,7 +50,7 @@ describe("background tasks", () => {
       await proxy.restore();
       const { jobs } = await q.queue.enqueue([{ job: imapJob(1, { providerId: "not-connected" }) }]);
       // The job needs the database: once it is back, it is done (a deterministic skip) and acked.
-      expect(await until(async () => (await locate(q!, jobs[0]!.jobId)).length === 0 && output.includes('"reason":"provider_not_found"'), 20_000)).toBe(true);
+      await until(async () => (await locate(q!, jobs[0]!.jobId)).length === 0 && output.includes('"reason":"provider_not_found"'), 20_000, "the job done after the database came back");
       expect(child.exitCode).toBeNull();
     } finally {
       child.kill("SIGTERM");

@@ -1,23 +1,13 @@
 // The claim loop against a real Redis: outcomes → ack / retry / dead-letter, heartbeats, waking.
 import { afterEach, describe, expect, it } from "vitest";
 import { inject } from "vitest";
-import type { Claim, PointerQueue } from "../../../src/queue/queue.ts";
+import type { PointerQueue } from "../../../src/queue/queue.ts";
 import { Consumer, type JobHandler } from "../../../consumer/runtime/consumer.ts";
 import { permanent, retryable, sourceUnavailable } from "../../../consumer/domain/errors.ts";
 import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
 import { captureLogs } from "../../support/log-capture.ts";
-import { imapJob, locate, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
-
-const uidOf = (claim: Claim) => (claim.job.provider === "imap" ? claim.job.pointer.uid : 0);
-
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  throw new Error("condition not met in time");
-}
+import { imapJob, locate, sleep, testQueue, transports, type TestQueue, uidOf } from "../../support/queues.ts";
+import { until } from "../../support/until.ts";
 
 describe.each(transports)("claim loop over %s", (transport) => {
   let q: TestQueue;

@@ -7,22 +7,10 @@ import { Consumer, type JobHandler } from "../../../consumer/runtime/consumer.ts
 import { retryable } from "../../../consumer/domain/errors.ts";
 import { IdleWait } from "../../../consumer/runtime/idle-wait.ts";
 import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
-import type { Claim } from "../../../src/queue/queue.ts";
 import type { QueueSettings } from "../../../src/queue/config.ts";
 import { captureLogs } from "../../support/log-capture.ts";
-import { imapJob, sleep, testQueue, type TestQueue } from "../../support/queues.ts";
-
-const uidOf = (claim: Claim) => (claim.job.provider === "imap" ? claim.job.pointer.uid : 0);
-
-async function until(check: () => boolean, ms: number): Promise<number> {
-  const started = Date.now();
-  while (Date.now() - started < ms) {
-    if (check()) return Date.now() - started;
-    await sleep(10);
-  }
-  throw new Error(`condition not met within ${ms} ms`);
-}
-
+import { imapJob, sleep, testQueue, type TestQueue, uidOf } from "../../support/queues.ts";
+import { until } from "../../support/until.ts";
 
 async function timed(wait: () => Promise<unknown>): Promise<number> {
   const started = performance.now();

@@ -7,18 +7,8 @@ import { LeaseKeeper } from "../../../consumer/runtime/lease-keeper.ts";
 import { WakeListener } from "../../../consumer/redis/tcp-client.ts";
 import type { Claim, PointerQueue } from "../../../src/queue/queue.ts";
 import { captureLogs } from "../../support/log-capture.ts";
-import { imapJob, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
-
-const uidOf = (claim: Claim) => (claim.job.provider === "imap" ? claim.job.pointer.uid : 0);
-
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(10);
-  }
-  throw new Error("condition not met in time");
-}
+import { imapJob, sleep, testQueue, transports, type TestQueue, uidOf } from "../../support/queues.ts";
+import { until } from "../../support/until.ts";
 
 describe.each(transports)("leases over %s", (transport) => {
   let q: TestQueue;

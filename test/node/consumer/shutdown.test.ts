@@ -83,7 +83,7 @@ describe("graceful shutdown", () => {
       while (!output.includes("inbound_email_consumer_started") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(output).toContain("inbound_email_consumer_started");
       process.kill(-child.pid!, "SIGTERM");
-      expect(await exited).toBe(0);
+      expect(await exited, `the consumer's last output: ${output.slice(-2000)}`).toBe(0);
       expect(output).toContain('"inbound_email_consumer_stopped"');
       expect(output).not.toContain("second signal");
     } finally {

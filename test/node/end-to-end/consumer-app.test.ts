@@ -16,6 +16,7 @@ import { buildMail } from "../../support/mail.ts";
 import { openPostgres } from "../../../consumer/store/postgres.ts";
 import { migrate } from "../../../consumer/store/migrations.ts";
 import { testQueue, type TestQueue } from "../../support/queues.ts";
+import { until } from "../../support/until.ts";
 
 let graph: FakeGraph;
 let gmail: FakeGmail;
@@ -52,14 +53,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function until(check: () => Promise<boolean>, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`not in time; logs: ${JSON.stringify(logs.lines().slice(-5))}`);
-}
+const lastLogs = () => `the condition (logs: ${JSON.stringify(logs.lines().slice(-5))})`;
 
 describe("consumer end to end", () => {
   it("a pointer from each provider becomes a ticket, and each job is acked", async () => {
@@ -83,8 +77,8 @@ describe("consumer end to end", () => {
       { job: { provider: "google", tenantId: "acme", providerId: gm, pointer: { emailAddress: "support@acme-gmail.example", historyId: gmailAdded.historyId, pubsubMessageId: "ps-1" } } },
       { job: { provider: "imap", tenantId: "acme", providerId: im, pointer: { mailbox: "INBOX", uidValidity: String(box.uidValidity), uid: box.uidNext - 1 } } },
     ]);
-    await until(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM tickets"))[0]!.n === 3);
-    await until(async () => logs.events("inbound_email_queue_ack").length === 3);
+    await until(async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM tickets"))[0]!.n === 3, 20_000, lastLogs);
+    await until(async () => logs.events("inbound_email_queue_ack").length === 3, 20_000, lastLogs);
     const subjects = (await db.query<{ subject: string }>("SELECT subject FROM tickets ORDER BY subject")).map((r) => r.subject);
     expect(subjects).toEqual(["From Gmail", "From Graph", "From IMAP"]);
     expect(await q.queue.stats()).toMatchObject({ ready: 0, processing: 0, inflight: 0, delayed: 0, dlq: 0 });
@@ -97,7 +91,7 @@ describe("consumer end to end", () => {
     const db = openPostgres(database.url);
     const [ms] = await new Mailboxes(db).list("microsoft");
     await q.queue.enqueue([{ job: { provider: "microsoft", tenantId: "acme", providerId: ms!.providerId, pointer: { subscriptionId: "sub", messageId: "gone", resource: "Users/x/Messages/gone", changeType: "created" } } }]);
-    await until(async () => logs.events("inbound_email_queue_skip").length === 1);
+    await until(async () => logs.events("inbound_email_queue_skip").length === 1, 20_000, lastLogs);
     expect(logs.events("inbound_email_queue_skip")[0]).toMatchObject({ reason: "source_unavailable:microsoft_message_not_found", provider: "microsoft" });
     await db.close();
   });

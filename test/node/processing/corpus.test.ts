@@ -6,6 +6,7 @@ import { classify } from "../../../consumer/mime/classify.ts";
 import { parseMessage } from "../../../consumer/mime/parse.ts";
 import { stripQuotedReply } from "../../../consumer/mime/quoted-reply.ts";
 import { checkSender, type MailboxProvider } from "../../../consumer/mime/sender-check.ts";
+import { DEFAULT_MAIL_OPTIONS } from "../../../consumer/mime/options.ts";
 import { createProcessor } from "../../../consumer/processing/processor.ts";
 import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
 import { testDatabase, type TestDatabase } from "../../support/database.ts";
@@ -39,19 +40,8 @@ interface Expectation {
   /** What processing must do: ticket, comment, note, or skipped:<reason>. */
   effect: string;
   ticket?: string;
-  /**
-   * What processing does until it is wired to this branch's mail understanding (see PROCESSING_WIRED
-   * below): it skips only loop and bounce by classification, so a delay or success notice is
-   * skipped as `bounce` and a feedback report opens a ticket; it does not yet refuse subject-token
-   * threading for suspicious mail. Remove these fields when processing reads `verdict.skipReason`
-   * and `sender.suspicious`.
-   */
-  untilWired?: string;
-  untilWiredTicket?: string;
 }
 
-/** Flip to true when consumer/processing uses verdict.skipReason and the sender check. */
-const PROCESSING_WIRED = false;
 
 const dir = "test/fixtures/mail";
 const expected = JSON.parse(readFileSync(`${dir}/expected.json`, "utf8")) as { helpdeskAddress: string; trustedAuthservIds: string[]; fixtures: Expectation[] };
@@ -105,21 +95,27 @@ describe("fixture corpus", () => {
 
 describe("fixture corpus through processing (PostgreSQL)", () => {
   let t: TestDatabase;
-  let providerId: string;
+  // One mailbox of each provider, of one tenant: a fixture goes through the mailbox of the provider
+  // whose Authentication-Results stamp it carries (IMAP when it names none).
+  const providerIds = new Map<MailboxProvider, string>();
   beforeAll(async () => {
     t = await testDatabase("postgres");
-    providerId = await new Mailboxes(t.db).add({ tenantId: "acme", kind: "imap", address: expected.helpdeskAddress, credentials: { type: "imap", host: "127.0.0.1", port: 143, secure: false, user: expected.helpdeskAddress, password: "x" } });
+    const mailboxes = new Mailboxes(t.db);
+    providerIds.set("imap", await mailboxes.add({ tenantId: "acme", kind: "imap", address: expected.helpdeskAddress, credentials: { type: "imap", host: "127.0.0.1", port: 143, secure: false, user: expected.helpdeskAddress, password: "x" } }));
+    providerIds.set("microsoft", await mailboxes.add({ tenantId: "acme", kind: "microsoft", address: "m365@acme.example", credentials: { type: "microsoft", azureTenantId: "e", clientId: "c", clientSecret: "s" } }));
+    providerIds.set("google", await mailboxes.add({ tenantId: "acme", kind: "google", address: "gmail@acme.example", credentials: { type: "google", clientId: "c", clientSecret: "s", refreshToken: "r" } }));
   });
   afterAll(async () => t.drop());
 
   it("each message becomes the ticket, comment, note or skip its expectation names, in order", async () => {
-    const processor = createProcessor({ db: t.db });
+    // The mailbox is an IMAP one whose server stamps Authentication-Results as the fixtures say.
+    const processor = createProcessor({ db: t.db, mail: { ...DEFAULT_MAIL_OPTIONS, trustedAuthservIds: expected.trustedAuthservIds } });
     const ticketOf = new Map<string, string>();
     let stored = 0;
     for (const [i, e] of expected.fixtures.entries()) {
-      const effect = PROCESSING_WIRED ? e.effect : (e.untilWired ?? e.effect);
-      const ticket = PROCESSING_WIRED ? e.ticket : (e.untilWiredTicket ?? e.ticket);
-      const outcome = await processor.process({ provider: "imap", tenantId: "acme", providerId, providerMessageId: `1:${i + 1}`, raw: raw(e.file) });
+      const { effect, ticket } = e;
+      const provider = e.provider ?? "imap";
+      const outcome = await processor.process({ provider, tenantId: "acme", providerId: providerIds.get(provider)!, providerMessageId: `1:${i + 1}`, raw: raw(e.file) });
       if (effect.startsWith("skipped:")) {
         expect(outcome, e.file).toEqual({ outcome: "skipped", reason: effect.slice(8) });
         continue;
@@ -132,6 +128,13 @@ describe("fixture corpus through processing (PostgreSQL)", () => {
     }
     const [docs] = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM documents");
     expect(docs!.n).toBe(stored);
+    // A suspicious sender is marked on what the message became, with the reason.
+    const marked = await t.db.query<{ message_id: string; suspicious_reason: string }>(
+      "SELECT message_id, suspicious_reason FROM tickets WHERE suspicious UNION ALL SELECT message_id, suspicious_reason FROM ticket_comments WHERE suspicious",
+    );
+    const suspicious = expected.fixtures.filter((e) => e.suspicious && !e.effect.startsWith("skipped:"));
+    expect(marked).toHaveLength(suspicious.length);
+    expect(marked.every((m) => m.suspicious_reason)).toBe(true);
     const [note] = await t.db.query<{ is_internal_note: boolean; status: string }>("SELECT c.is_internal_note, t.status FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id WHERE c.message_id = 'OOF-A9@customer.example'");
     expect(note).toEqual({ is_internal_note: true, status: "open" });
   });

@@ -32,8 +32,8 @@ function setup(options: { cursors?: MailboxCursors; timeoutMs?: number; credenti
   const tokens = new TokenCache();
   const logs = captureLogs();
   const resolver = createGoogleResolver({ gmail: new GmailClient({ gmailBaseUrl: gmail.gmailBaseUrl, tokenUrl: gmail.tokenUrl, tokens, timeoutMs: options.timeoutMs ?? 2000 }), maxMessageBytes: DEFAULT_LIMITS.maxMessageBytes, log: logs.log });
-  const run = async (historyId: string) => {
-    const job: MessageJob<"google"> = { jobId: "j", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-1", enqueuedAt: 0, attempt: 0, pointer: { emailAddress: USER, historyId, pubsubMessageId: "p" } };
+  const run = async (historyId: string, attempt = 0) => {
+    const job: MessageJob<"google"> = { jobId: "j", schemaVersion: 1, provider: "google", tenantId: "t1", providerId: "g-1", enqueuedAt: 0, attempt, pointer: { emailAddress: USER, historyId, pubsubMessageId: "p" } };
     const mailbox = (await directory.get("g-1")) as MailboxOf<"google">;
     return resolver.handle({ job, mailbox, directory, processor, signal: new AbortController().signal });
   };
@@ -169,6 +169,9 @@ describe("Gmail resolver", () => {
     const seen = gmail.addMessage(USER, buildMail({ id: "lag@example.org" }));
     const ahead = String(BigInt(gmail.historyId(USER)) + 1000n);
     expect(await outcomeOf(run(ahead))).toBe("retry:gmail_history_behind");
+    expect(await outcomeOf(run(ahead, 1))).toBe("retry:gmail_history_behind");
+    // Still ahead on its third delivery: a replayed or forged historyId, skipped rather than dead-lettered.
+    expect(await run(ahead, 2)).toEqual({ outcome: "skipped", reason: "source_unavailable:gmail_history_ahead" });
     expect(ids()).toEqual([seen.id]);
     expect(await cursor()).toBe(gmail.historyId(USER));
   });

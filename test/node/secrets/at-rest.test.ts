@@ -116,13 +116,13 @@ describe("the migration that introduced sealing", () => {
       const created = await createPostgresDatabase();
       const old = openPostgres(created.url);
       try {
-        await migrate(old, { upTo: 5 });
+        await migrate(old, { upTo: 7 });
         await old.query("INSERT INTO tenants (id, name) VALUES ('acme', 'acme')");
         for (const [i, c] of credentials.entries()) {
           await old.query("INSERT INTO mailbox_providers (id, tenant_id, kind, address, credentials) VALUES ($1, 'acme', $2, $3, $4::jsonb)", [`legacy-${i}`, c.kind, c.address, JSON.stringify(c.credentials)]);
         }
         const ring = keyRing(keyEntry("k1"));
-        expect(await migrate(old, withKey ? { secrets: ring } : {})).toEqual([6]);
+        expect(await migrate(old, withKey ? { secrets: ring } : {})).toEqual([8]);
         const rows = await old.query<{ text: string }>("SELECT credentials::text AS text FROM mailbox_providers");
         const plain = rows.filter((r) => plainSecretsIn(r.text).length > 0).length;
         if (withKey) {
