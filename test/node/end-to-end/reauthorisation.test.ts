@@ -47,7 +47,12 @@ describe("a grant withdrawn mid-stream", () => {
       await chain.sendGmail(mail(`gmail-before-${i}`));
       await chain.sendMicrosoft(mail(`graph-before-${i}`));
     }
-    await until("the mail before the revocation", async () => (await chain.processed()) === 6);
+    const drained = async () => {
+      const stats = await app.queue.stats();
+      return stats.ready === 0 && stats.processing === 0 && stats.delayed === 0;
+    };
+    // Every job of the mail before, repeats included, done: what runs from now on is new.
+    await until("the mail before the revocation", async () => (await chain.processed()) === 6 && (await drained()));
 
     chain.gmail.oauth.revokeRefreshToken(CHAIN.google.refreshToken);
     chain.graph.identity.withdrawConsent(CHAIN.microsoft.azureTenantId, CHAIN.microsoft.clientId);
@@ -64,10 +69,7 @@ describe("a grant withdrawn mid-stream", () => {
       const s = await status();
       return s.google === "google_auth_revoked" && s.microsoft === "microsoft_consent_revoked";
     });
-    await until("the queue drained", async () => {
-      const stats = await app.queue.stats();
-      return stats.ready === 0 && stats.processing === 0 && stats.delayed === 0;
-    });
+    await until("the queue drained", drained);
     const after = logs.lines().slice(revokedAt);
     const ofMailbox = (kind: "google" | "microsoft") => (line: Record<string, unknown>) => line.providerId === chain.providerIds[kind];
     for (const kind of ["google", "microsoft"] as const) {
