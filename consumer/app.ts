@@ -18,6 +18,7 @@ import { Reconciler } from "./reconcile/reconciler.ts";
 import type { PointerQueue } from "../src/queue/queue.ts";
 import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
+import { secretsStatus } from "./store/sealing.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -33,14 +34,15 @@ export interface ConsumerApp {
 export async function startConsumerApp(config: ConsumerConfig, log: Logger): Promise<ConsumerApp> {
   const connection = connectQueue(config, { wake: true });
   const db = await openDatabase(config);
-  const mailboxes = new Mailboxes(db, config.secretsEnv);
+  const mailboxes = new Mailboxes(db, config.secretsEnv, config.secrets);
+  await warnAboutPlainSecrets(db, config, log);
   const apis = createProviderApis(config.providers);
   const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log, confirmGmailCursor: (address, historyId) => connection.queue.confirmGmailCursor(address, historyId) });
   const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,
-    handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext) }),
+    handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext), log }),
     log,
     concurrency: config.concurrency,
     prefetch: config.prefetch,
@@ -63,7 +65,9 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   let listener: ImapListener | undefined;
   if (config.imapListener) {
     listener = new ImapListener({
-      listMailboxes: () => mailboxes.list("imap"),
+      // A mailbox waiting for re-authorisation is not watched; connected again, it is.
+      listMailboxes: async () => (await mailboxes.list("imap")).filter((m) => !m.authorisation),
+      imapTokens: apis.imapTokens,
       directory: mailboxes,
       scripts: connection.scripts,
       leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,
@@ -95,4 +99,12 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       connection.close();
     },
   };
+}
+
+/** Plain secrets are allowed (no key ring yet) but never quietly. */
+async function warnAboutPlainSecrets(db: Db, config: ConsumerConfig, log: Logger): Promise<void> {
+  const { plainRows } = await secretsStatus(db);
+  if (plainRows === 0) return;
+  const fix = config.secrets ? "run `inlet secrets rotate` to seal them" : "set INLET_SECRETS_KEY and run `inlet secrets rotate` to seal them";
+  log.warn({ event: "inbound_email_secrets_plain", mailboxes: plainRows }, `${plainRows} mailbox(es) keep credentials in plain text: ${fix}`);
 }

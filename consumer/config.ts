@@ -3,6 +3,7 @@
 // A variable that is set but malformed stops the start with a message that names it.
 import { queueSettings, type QueueSettings } from "../src/queue/config.ts";
 import { flag, positiveInteger, text, url, wholeNumber, type Env } from "../src/queue/env.ts";
+import { parseKeyRing, type KeyRing } from "./secrets/key-ring.ts";
 import { mailOptionsFromEnv, type MailOptions } from "./mime/options.ts";
 
 export type { Env };
@@ -29,6 +30,8 @@ export interface ProviderEndpoints {
   microsoftLoginBaseUrl: string;
   gmailBaseUrl: string;
   googleTokenUrl: string;
+  /** Google's authorization endpoint (the browser side of `inlet providers connect google`). */
+  googleAuthorizationUrl: string;
   /** Bound on each provider request (HTTP exchange, IMAP step). */
   fetchTimeoutMs: number;
 }
@@ -42,10 +45,15 @@ export interface QueueConnectionConfig {
   settings: QueueSettings;
 }
 
-export interface ConsumerConfig extends QueueConnectionConfig {
+export interface DatabaseConfig {
   /** PostgreSQL; undefined means embedded PGlite under `dataDir`. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /** INLET_SECRETS_KEY: the key ring stored credentials are sealed with (undefined: not set). */
+  secrets: KeyRing | undefined;
+}
+
+export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   concurrency: number;
   prefetch: number;
   jobTimeoutMs: number;
@@ -87,12 +95,18 @@ export function providerEndpoints(env: Env): ProviderEndpoints {
     microsoftLoginBaseUrl: url(env, "MICROSOFT_LOGIN_BASE_URL", "https://login.microsoftonline.com")!,
     gmailBaseUrl: url(env, "GMAIL_API_BASE_URL", "https://gmail.googleapis.com")!,
     googleTokenUrl: url(env, "GOOGLE_OAUTH_TOKEN_URL", "https://oauth2.googleapis.com/token")!,
+    googleAuthorizationUrl: url(env, "GOOGLE_OAUTH_AUTHORIZATION_URL", "https://accounts.google.com/o/oauth2/v2/auth")!,
     fetchTimeoutMs: positiveInteger(env, "INLET_FETCH_TIMEOUT_MS", 30_000),
   };
 }
 
-export function databaseConfig(env: Env): Pick<ConsumerConfig, "databaseUrl" | "dataDir"> {
-  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet") };
+export function secretsKeyRing(env: Env): KeyRing | undefined {
+  const value = text(env, "INLET_SECRETS_KEY");
+  return value === undefined ? undefined : parseKeyRing(value, "INLET_SECRETS_KEY");
+}
+
+export function databaseConfig(env: Env): DatabaseConfig {
+  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet"), secrets: secretsKeyRing(env) };
 }
 
 export function consumerConfig(env: Env): ConsumerConfig {

@@ -1,17 +1,22 @@
 // `inlet demo`: a scripted end-to-end run on the local stack. It connects one mailbox per provider
-// to the sandbox (through the real onboarding: Graph subscription validated against the Worker,
-// Gmail watch, IMAP listener), sends real-format notifications (clientState, signed OIDC JWT,
-// HMAC), waits for the consumer, and reports the tickets, replies, attachments and queue stats.
+// to the sandbox through the real onboarding: Microsoft 365 by admin consent and Gmail by the
+// installed-app flow (PKCE, state, loopback redirect; the sandbox plays the administrator's and
+// the user's browser), the Graph subscription validated against the Worker, the Gmail watch, the
+// IMAP listener. It sends real-format notifications (clientState, signed OIDC JWT, HMAC), waits
+// for the consumer, and reports the tickets, replies, attachments and queue stats.
 import { randomUUID } from "node:crypto";
 import type { QueueStats } from "../src/queue/queue.ts";
 import type { ConsumerApp } from "../consumer/app.ts";
-import { subscribeMicrosoft } from "../consumer/providers/microsoft.ts";
-import { watchGmail } from "../consumer/providers/google.ts";
+import { providerEndpoints } from "../consumer/config.ts";
+import { connectGoogleInteractively, connectMicrosoftInteractively } from "../consumer/providers/interactive.ts";
 import { connectImap } from "../consumer/providers/imap.ts";
+import { followAsBrowser } from "./fakes/browser.ts";
 import { pushGmailNotification } from "./fakes/pubsub.ts";
 import { SANDBOX, type Sandbox } from "./sandbox.ts";
 
 export interface DemoReport {
+  /** How each mailbox was connected (when this run connected it). */
+  connections: { provider: string; how: string }[];
   tickets: { number: number; subject: string; status: string; requester: string; replies: number; notes: number; attachments: string[] }[];
   messages: { provider: string; identity: string; outcome: string }[];
   queue: QueueStats;
@@ -26,27 +31,37 @@ function mail(o: { id: string; from: string; to: string; subject: string; body: 
   return [...head, 'Content-Type: multipart/mixed; boundary="demo"', "", "--demo", "Content-Type: text/plain; charset=utf-8", "", o.body, "--demo", `Content-Type: ${o.attachment.type}; name="${o.attachment.name}"`, `Content-Disposition: attachment; filename="${o.attachment.name}"`, "Content-Transfer-Encoding: base64", "", Buffer.from(o.attachment.content).toString("base64"), "--demo--", ""].join("\r\n");
 }
 
-async function ensureMailboxes(app: ConsumerApp, sandbox: Sandbox, workerUrl: string): Promise<void> {
+async function ensureMailboxes(app: ConsumerApp, sandbox: Sandbox, workerUrl: string): Promise<DemoReport["connections"]> {
   const existing = await app.mailboxes.list();
   const has = (address: string) => existing.some((m) => m.address === address.toLowerCase());
   const ctx = { ...app.providerContext, ingressUrl: workerUrl };
-  if (!has(SANDBOX.microsoft.mailbox)) {
-    const id = await app.mailboxes.add({ tenantId: TENANT, kind: "microsoft", address: SANDBOX.microsoft.mailbox, credentials: { type: "microsoft", azureTenantId: SANDBOX.microsoft.azureTenantId, clientId: SANDBOX.microsoft.clientId, clientSecret: SANDBOX.microsoft.clientSecret } });
-    await subscribeMicrosoft(ctx, (await app.mailboxes.get(id))!);
+  const endpoints = providerEndpoints(sandbox.consumerEnv);
+  const browser = async (url: string) => {
+    const landed = await followAsBrowser(url);
+    if (landed.status !== 200) throw new Error(`the consent flow ended at ${new URL(landed.url).origin} with HTTP ${landed.status}`);
+  };
+  const connections: DemoReport["connections"] = [];
+  // Every run goes through both consent flows (connecting again keeps a mailbox's cursors): the
+  // sandbox forgets its grants and subscriptions when the stack restarts.
+  {
+    const result = await connectMicrosoftInteractively(ctx, endpoints, { tenantId: TENANT, mailbox: SANDBOX.microsoft.mailbox, app: { clientId: SANDBOX.microsoft.clientId, clientSecret: SANDBOX.microsoft.clientSecret }, open: browser, timeoutMs: 30_000, waitForGrantMs: 0 });
+    connections.push({ provider: "microsoft", how: `admin consent: tenant ${result.azureTenantId} granted the app (${result.connectedAs}), subscription ${result.details.subscriptionId ?? ""}` });
   }
-  if (!has(SANDBOX.google.address)) {
-    const id = await app.mailboxes.add({ tenantId: TENANT, kind: "google", address: SANDBOX.google.address, credentials: { type: "google", clientId: SANDBOX.google.clientId, clientSecret: SANDBOX.google.clientSecret, refreshToken: SANDBOX.google.refreshToken } });
-    await watchGmail(ctx, (await app.mailboxes.get(id))!, SANDBOX.google.topic, { setCursor: true });
+  {
+    const result = await connectGoogleInteractively(ctx, endpoints, { tenantId: TENANT, clientId: SANDBOX.google.clientId, clientSecret: SANDBOX.google.clientSecret, topic: SANDBOX.google.topic, loginHint: SANDBOX.google.address, open: browser, timeoutMs: 30_000 });
+    connections.push({ provider: "google", how: `installed-app consent (PKCE, loopback redirect): ${result.address} granted gmail.readonly (${result.connectedAs}), watch set` });
   }
   if (sandbox.dovecot && !has(SANDBOX.imap.user)) {
     const id = await app.mailboxes.add({ tenantId: TENANT, kind: "imap", address: SANDBOX.imap.user, credentials: { type: "imap", host: sandbox.dovecot.host, port: sandbox.dovecot.port, secure: false, user: SANDBOX.imap.user, password: SANDBOX.imap.password } });
     await connectImap(ctx, (await app.mailboxes.get(id))!);
     await app.listener?.refresh();
+    connections.push({ provider: "imap", how: "password login, folder cursor stored" });
   }
+  return connections;
 }
 
 export async function runDemo(app: ConsumerApp, sandbox: Sandbox, workerUrl: string): Promise<DemoReport> {
-  await ensureMailboxes(app, sandbox, workerUrl);
+  const connections = await ensureMailboxes(app, sandbox, workerUrl);
   const run = randomUUID().slice(0, 8);
   const [before] = await app.db.query<{ n: number }>("SELECT count(*)::int AS n FROM email_processed_messages WHERE tenant_id = $1", [TENANT]);
   const notifications: DemoReport["notifications"] = [];
@@ -86,7 +101,7 @@ export async function runDemo(app: ConsumerApp, sandbox: Sandbox, workerUrl: str
     "SELECT t.id, t.number, t.subject, t.status, c.email AS requester FROM tickets t LEFT JOIN contacts c ON c.id = t.requester_id WHERE t.tenant_id = $1 AND t.subject LIKE $2 ORDER BY t.number",
     [TENANT, `%(${run})%`],
   );
-  const report: DemoReport = { tickets: [], messages: [], queue: await app.queue.stats(), notifications };
+  const report: DemoReport = { connections, tickets: [], messages: [], queue: await app.queue.stats(), notifications };
   for (const t of tickets) {
     const comments = await app.db.query<{ is_internal_note: boolean }>("SELECT is_internal_note FROM ticket_comments WHERE ticket_id = $1", [t.id]);
     const documents = await app.db.query<{ filename: string }>("SELECT filename FROM documents WHERE ticket_id = $1 ORDER BY id", [t.id]);

@@ -22,6 +22,8 @@ export interface Dovecot {
   /** Deliver a message into a user's folder (as the LDA does, not over IMAP). */
   deliver(user: string, raw: string | Uint8Array, folder?: string): Promise<void>;
   setUidValidity(user: string, value: number, folder?: string): Promise<void>;
+  /** End the user's open IMAP sessions (as a server does when their token expires). */
+  kick(user: string): Promise<void>;
   restart(): Promise<void>;
   /** Crash the server (every process, open sessions too), keeping its mail, until resume(). */
   halt(): Promise<void>;
@@ -49,7 +51,13 @@ export function dovecotInstalled(): boolean {
   }
 }
 
-export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
+export interface DovecotOptions {
+  /** OAuth2 logins too: SASL XOAUTH2 (the mechanism Outlook's and Gmail's IMAP share), each token
+   * checked by RFC 7662 introspection (POST token=…) at this URL. Passwords keep working. */
+  oauth2?: { introspectionUrl: string };
+}
+
+export async function startDovecot(users: DovecotUser[], options: DovecotOptions = {}): Promise<Dovecot> {
   if (!dovecotInstalled()) {
     throw new Error("Dovecot is not installed: run `bash .ci/install-dovecot.sh` (Debian package dovecot-imapd)");
   }
@@ -59,6 +67,19 @@ export async function startDovecot(users: DovecotUser[]): Promise<Dovecot> {
   for (const sub of ["run", "state", "mail"]) mkdirSync(join(dir, sub), { recursive: true });
   writeFileSync(join(dir, "users"), users.map((u) => `${u.user}:{PLAIN}${u.password}:65534:65534::${join(dir, "mail", u.user)}`).join("\n") + "\n");
   const conf = join(dir, "dovecot.conf");
+  const oauth2 = options.oauth2;
+  if (oauth2) {
+    writeFileSync(
+      join(dir, "oauth2.conf"),
+      `introspection_mode = post
+introspection_url = ${oauth2.introspectionUrl}
+username_attribute = email
+active_attribute = active
+active_value = true
+force_introspection = yes
+`,
+    );
+  }
   writeFileSync(
     conf,
     `protocols = imap
@@ -68,7 +89,7 @@ state_dir = ${join(dir, "state")}
 log_path = ${join(dir, "dovecot.log")}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login${oauth2 ? " xoauth2" : ""}
 mail_location = maildir:~/Maildir
 first_valid_uid = 1
 default_login_user = nobody
@@ -76,8 +97,8 @@ default_internal_user = nobody
 default_internal_group = nogroup
 passdb {
   driver = passwd-file
-  args = ${join(dir, "users")}
-}
+  args = ${join(dir, "users")}${oauth2 ? "\n  mechanisms = plain login" : ""}
+}${oauth2 ? `\npassdb {\n  driver = oauth2\n  mechanisms = xoauth2\n  args = ${join(dir, "oauth2.conf")}\n}` : ""}
 userdb {
   driver = passwd-file
   args = ${join(dir, "users")}
@@ -161,6 +182,9 @@ service anvil {
     },
     async setUidValidity(user, value, folder = "INBOX") {
       await run("doveadm", ["-c", conf, "mailbox", "update", "-u", user, "--uid-validity", String(value), folder]);
+    },
+    async kick(user) {
+      await run("doveadm", ["-c", conf, "kick", user]).catch(() => undefined);
     },
     async restart() {
       await stopServer();

@@ -8,7 +8,7 @@ import { dovecotInstalled, startDovecot, type Dovecot } from "./dovecot.ts";
 
 export const SANDBOX = {
   microsoft: { azureTenantId: "sandbox-tenant", clientId: "inlet-sandbox-app", clientSecret: "sandbox-app-secret", mailbox: "helpdesk@contoso.example" },
-  google: { clientId: "inlet-sandbox.apps.googleusercontent.com", clientSecret: "sandbox-oauth-secret", refreshToken: "1//sandbox-refresh-token", address: "support@fabrikam.example", topic: "projects/inlet-sandbox/topics/gmail" },
+  google: { clientId: "inlet-sandbox.apps.googleusercontent.com", clientSecret: "sandbox-oauth-secret", address: "support@fabrikam.example", topic: "projects/inlet-sandbox/topics/gmail" },
   imap: { user: "service@tailspin.example", password: "sandbox-imap-password" },
   pushServiceAccount: "gmail-push@inlet-sandbox.iam.gserviceaccount.com",
 } as const;
@@ -27,8 +27,12 @@ export interface Sandbox {
 
 export async function startSandbox(): Promise<Sandbox> {
   const [graph, gmail, jwks] = await Promise.all([startFakeGraph(), startFakeGmail(), startJwksServer()]);
-  graph.addApp(SANDBOX.microsoft);
-  gmail.addClient(SANDBOX.google);
+  // Registered, not consented: `inlet demo` connects the mailboxes through the consent flows,
+  // as a customer's administrator and a Gmail user would, the sandbox playing their browser.
+  graph.identity.registerApp({ clientId: SANDBOX.microsoft.clientId, clientSecrets: [SANDBOX.microsoft.clientSecret], redirectUris: ["http://127.0.0.1"] });
+  graph.identity.signInAdmin(SANDBOX.microsoft.azureTenantId);
+  gmail.addClient({ clientId: SANDBOX.google.clientId, clientSecret: SANDBOX.google.clientSecret });
+  gmail.oauth.signIn(SANDBOX.google.address);
   const dovecot = dovecotInstalled() ? await startDovecot([{ user: SANDBOX.imap.user, password: SANDBOX.imap.password }]).catch(() => undefined) : undefined;
   return {
     graph,
@@ -46,6 +50,7 @@ export async function startSandbox(): Promise<Sandbox> {
       MICROSOFT_LOGIN_BASE_URL: graph.loginBaseUrl,
       GMAIL_API_BASE_URL: gmail.gmailBaseUrl,
       GOOGLE_OAUTH_TOKEN_URL: gmail.tokenUrl,
+      GOOGLE_OAUTH_AUTHORIZATION_URL: gmail.authorizationUrl,
     },
     async close() {
       await Promise.all([graph.close(), gmail.close(), jwks.close(), dovecot?.stop()]);

@@ -3,7 +3,8 @@
 //   REST endpoint    Upstash-compatible, 127.0.0.1:8079, in front of that Redis
 //   sandbox          local Graph, Gmail, OAuth and JWKS servers, and Dovecot when installed
 //   Worker           `wrangler dev` on 127.0.0.1:8787 against the REST endpoint
-//   consumer         in this process, on embedded PGlite (.inlet/pglite) unless DATABASE_URL is set
+//   consumer         in this process, on embedded PGlite (.inlet/pglite) unless DATABASE_URL is set,
+//                    its stored credentials sealed with the development key (.inlet/secrets-key)
 //   control          127.0.0.1:8794, for `inlet demo` (admin token required)
 // One log stream, tagged by source. Ctrl-C (or SIGTERM) stops all of it.
 import { createServer, type Server } from "node:http";
@@ -92,6 +93,8 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
         INGRESS_URL: worker,
         IMAP_WEBHOOK_SECRET: secrets.imapWebhookSecret,
         INLET_DATA_DIR: o.dataDir,
+        // Stored credentials sealed with the stack's development key, unless one is set.
+        INLET_SECRETS_KEY: process.env.INLET_SECRETS_KEY || secrets.secretsKey,
         INLET_RECLAIM_INTERVAL_MS: process.env.INLET_RECLAIM_INTERVAL_MS ?? "15000",
         ...sandbox.consumerEnv,
       }),

@@ -1,7 +1,10 @@
-// Microsoft identity platform: app-only access tokens for Graph by the client-credentials grant
-// (scope https://graph.microsoft.com/.default), cached per credential.
-import type { MicrosoftCredentials } from "../domain/mailbox.ts";
-import { credentialKey, type TokenCache } from "./token-cache.ts";
+// Microsoft identity platform: app-only access tokens by the client-credentials grant, the app
+// authenticated by its secret or by a certificate (client assertion), for Graph
+// (https://graph.microsoft.com/.default) or Exchange Online IMAP; cached per app and scope.
+import type { MicrosoftApp } from "../domain/mailbox.ts";
+import { CLIENT_ASSERTION_TYPE, clientAssertion } from "./client-assertion.ts";
+import { GRAPH_APP_SCOPE } from "./scopes.ts";
+import { credentialKey, type AccessToken, type TokenCache } from "./token-cache.ts";
 
 export interface MicrosoftAuthOptions {
   loginBaseUrl: string;
@@ -9,17 +12,22 @@ export interface MicrosoftAuthOptions {
   timeoutMs: number;
 }
 
-type AppCredentials = Pick<MicrosoftCredentials, "azureTenantId" | "clientId" | "clientSecret">;
+export const microsoftTokenUrl = (loginBaseUrl: string, azureTenantId: string) => `${loginBaseUrl.replace(/\/$/, "")}/${encodeURIComponent(azureTenantId)}/oauth2/v2.0/token`;
 
-export const microsoftTokenKey = (c: AppCredentials) => credentialKey("microsoft", c.azureTenantId, c.clientId, c.clientSecret);
+export const microsoftTokenKey = (app: MicrosoftApp, scope = GRAPH_APP_SCOPE) =>
+  credentialKey("microsoft", scope, app.azureTenantId, app.clientId, app.certificate ? `cert:${app.certificate.thumbprint}:${app.certificate.privateKey}` : `secret:${app.clientSecret}`);
 
-export function microsoftAppToken(options: MicrosoftAuthOptions, credentials: AppCredentials, signal?: AbortSignal): Promise<string> {
-  const url = `${options.loginBaseUrl.replace(/\/$/, "")}/${encodeURIComponent(credentials.azureTenantId)}/oauth2/v2.0/token`;
-  return options.tokens.get(
-    microsoftTokenKey(credentials),
-    url,
-    { grant_type: "client_credentials", client_id: credentials.clientId, client_secret: credentials.clientSecret, scope: "https://graph.microsoft.com/.default" },
-    { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) },
-    "microsoft",
-  );
+export function microsoftToken(options: MicrosoftAuthOptions, app: MicrosoftApp, scope: string, signal?: AbortSignal): Promise<AccessToken> {
+  const url = microsoftTokenUrl(options.loginBaseUrl, app.azureTenantId);
+  const form = async (): Promise<Record<string, string>> => {
+    const base = { grant_type: "client_credentials", client_id: app.clientId, scope };
+    if (!app.certificate) return { ...base, client_secret: app.clientSecret };
+    return { ...base, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion(app.clientId, app.certificate, url) };
+  };
+  return options.tokens.get(microsoftTokenKey(app, scope), { url, form, issuer: "microsoft" }, { timeoutMs: options.timeoutMs, ...(signal ? { signal } : {}) });
+}
+
+/** An app-only Graph token for the app's customer tenant. */
+export async function microsoftAppToken(options: MicrosoftAuthOptions, app: MicrosoftApp, signal?: AbortSignal): Promise<string> {
+  return (await microsoftToken(options, app, GRAPH_APP_SCOPE, signal)).token;
 }

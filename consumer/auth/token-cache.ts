@@ -1,19 +1,29 @@
-// OAuth access tokens, cached per credential until shortly before they expire; concurrent jobs
-// for the same credential share one token request (single flight). The shared request is bounded
-// by its own timeout, not by the signal of whichever job started it: one job being cancelled must
-// not fail the others waiting on the same token.
+// OAuth access tokens, cached per credential and scope until shortly before they expire;
+// concurrent users of the same credential share one token request (single flight). The shared
+// request is bounded by its own timeout, not by the signal of whichever job started it: one job
+// being cancelled must not fail the others waiting on the same token.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { permanent, retryable } from "../domain/errors.ts";
+import { authorisationLost, InletError, retryable } from "../domain/errors.ts";
 import { errorText, failure, readJson, request, type HttpOptions } from "../provider-api/http.ts";
+import { tokenRefusal, type TokenIssuer } from "./token-errors.ts";
 
 const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive(), token_type: z.string().optional() });
 
-interface Cached {
+export interface AccessToken {
   token: string;
+  /** When the provider says it expires (epoch ms). */
   expiresAt: number;
-  /** When to fetch a new one: a margin before expiry, at most half the token's lifetime. */
+  /** When a new one is fetched: a margin before expiry, at most half the token's lifetime. */
   refreshAt: number;
+}
+
+/** One token request: where, and the form (built when it is sent: a signed assertion is made
+ * fresh for each request). */
+export interface TokenRequest {
+  url: string;
+  form(): Promise<Record<string, string>> | Record<string, string>;
+  issuer: TokenIssuer;
 }
 
 /** A cache key for a credential that does not keep the secret itself in memory as a map key. */
@@ -22,8 +32,8 @@ export function credentialKey(...parts: string[]): string {
 }
 
 export class TokenCache {
-  readonly #tokens = new Map<string, Cached>();
-  readonly #pending = new Map<string, Promise<string>>();
+  readonly #tokens = new Map<string, AccessToken>();
+  readonly #pending = new Map<string, Promise<AccessToken>>();
   readonly #marginMs: number;
   /** Token endpoint requests made (for tests and metrics). */
   requests = 0;
@@ -33,12 +43,12 @@ export class TokenCache {
     this.#marginMs = marginMs;
   }
 
-  async get(key: string, tokenUrl: string, form: Record<string, string>, options: HttpOptions, what: string): Promise<string> {
+  async get(key: string, tokenRequest: TokenRequest, options: HttpOptions): Promise<AccessToken> {
     const cached = this.#tokens.get(key);
-    if (cached && cached.refreshAt > Date.now()) return cached.token;
+    if (cached && cached.refreshAt > Date.now()) return cached;
     let pending = this.#pending.get(key);
     if (!pending) {
-      pending = this.#fetch(key, tokenUrl, form, options.timeoutMs, what).finally(() => this.#pending.delete(key));
+      pending = this.#fetch(key, tokenRequest, options.timeoutMs).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return options.signal ? abortable(pending, options.signal) : pending;
@@ -49,19 +59,27 @@ export class TokenCache {
     this.#tokens.delete(key);
   }
 
-  async #fetch(key: string, tokenUrl: string, form: Record<string, string>, timeoutMs: number, what: string): Promise<string> {
+  async #fetch(key: string, tokenRequest: TokenRequest, timeoutMs: number): Promise<AccessToken> {
     this.requests++;
-    const call = await request(tokenUrl, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body: new URLSearchParams(form).toString() }, { timeoutMs }, `${what}_token`);
-    // 400 invalid_grant / invalid_client and 401: the credentials themselves are refused.
-    if (call.status === 400 || call.status === 401 || call.status === 403) {
-      throw permanent(`${what}_auth_revoked`, `${what}: the token endpoint refused the credentials (HTTP ${call.status}) ${(await errorText(call)).slice(0, 200)}`);
+    const { issuer } = tokenRequest;
+    let form: Record<string, string>;
+    try {
+      form = await tokenRequest.form();
+    } catch (error) {
+      if (error instanceof InletError) throw error;
+      // A private key that cannot sign: the stored credential itself is unusable.
+      throw authorisationLost(`${issuer}_credentials_unusable`, `${issuer}: the stored key cannot sign a token request (${error instanceof Error ? error.message.slice(0, 120) : "unknown error"})`, { cause: error });
     }
+    const body = new URLSearchParams(form).toString();
+    const call = await request(tokenRequest.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body }, { timeoutMs }, `${issuer}_token`);
+    if (call.status === 400 || call.status === 401 || call.status === 403) throw tokenRefusal(issuer, call.status, await errorText(call, 8000));
     if (call.status < 200 || call.status > 299) throw await failure(call);
-    const body = await readJson(call, tokenSchema);
+    const answer = await readJson(call, tokenSchema);
     const now = Date.now();
-    const lifetimeMs = body.expires_in * 1000;
-    this.#tokens.set(key, { token: body.access_token, expiresAt: now + lifetimeMs, refreshAt: now + lifetimeMs - Math.min(this.#marginMs, lifetimeMs / 2) });
-    return body.access_token;
+    const lifetimeMs = answer.expires_in * 1000;
+    const token: AccessToken = { token: answer.access_token, expiresAt: now + lifetimeMs, refreshAt: now + lifetimeMs - Math.min(this.#marginMs, lifetimeMs / 2) };
+    this.#tokens.set(key, token);
+    return token;
   }
 }
 

@@ -1,24 +1,48 @@
 // A connected mailbox ("mailbox provider" row): who it belongs to, how to reach it, and where its
 // cursors stand. The store implements MailboxDirectory over PostgreSQL / PGlite; resolvers only
 // read credentials and move cursors through it.
-import type { Provider } from "../../src/queue/job.ts";
+import type { Job, Provider } from "../../src/queue/job.ts";
 
 export type ProviderKind = Provider;
 
-export interface MicrosoftCredentials {
-  type: "microsoft";
-  /** Azure AD (Entra) tenant of the customer's Microsoft 365. */
+/** An Entra (Azure AD) app registration as one customer tenant knows it, with the app's own
+ * credential: a client secret, or a certificate whose private key signs client assertions (the
+ * form Microsoft recommends). */
+export type MicrosoftApp = {
+  /** The customer's Entra tenant (where the admin consented to the app). */
   azureTenantId: string;
   clientId: string;
-  clientSecret: string;
+} & ({ clientSecret: string; certificate?: undefined } | { certificate: MicrosoftCertificate; clientSecret?: undefined });
+
+export interface MicrosoftCertificate {
+  /** `x5t`: the base64url SHA-1 thumbprint of the certificate (its DER bytes), as registered on the app. */
+  thumbprint: string;
+  /** The certificate's private key, PKCS#8 PEM (RSA). */
+  privateKey: string;
 }
 
-export interface GoogleCredentials {
-  type: "google";
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
+export type MicrosoftCredentials = { type: "microsoft" } & MicrosoftApp;
+
+/** A Google service account with domain-wide delegation: it signs a JWT naming the mailbox it
+ * acts for (JWT-bearer grant), no user consent per mailbox. */
+export interface GoogleServiceAccount {
+  clientEmail: string;
+  privateKeyId: string;
+  /** PKCS#8 PEM, from the account's JSON key. */
+  privateKey: string;
 }
+
+/** How Inlet obtains Google access tokens for a mailbox: the user's refresh token (installed-app
+ * consent), or a service account impersonating the mailbox. */
+export type GoogleAuth =
+  | { clientId: string; clientSecret: string; refreshToken: string; serviceAccount?: undefined }
+  | { serviceAccount: GoogleServiceAccount; clientId?: undefined; clientSecret?: undefined; refreshToken?: undefined };
+
+export type GoogleCredentials = { type: "google" } & GoogleAuth;
+
+/** SASL XOAUTH2 for IMAP: where the access tokens come from (Outlook's IMAP with an Entra app,
+ * Gmail's with a refresh token or a service account), refreshed before they expire. */
+export type ImapOAuth = ({ provider: "microsoft" } & MicrosoftApp) | ({ provider: "google" } & GoogleAuth);
 
 export interface ImapCredentials {
   type: "imap";
@@ -27,7 +51,9 @@ export interface ImapCredentials {
   secure: boolean;
   user: string;
   password?: string;
+  /** A fixed OAuth2 access token (it is never refreshed: prefer `oauth`). */
   accessToken?: string;
+  oauth?: ImapOAuth;
   /** Folder to watch and fetch from; default INBOX. */
   folder?: string;
 }
@@ -89,6 +115,18 @@ interface MailboxFields<K extends ProviderKind> {
   cursors: MailboxCursors;
   /** Whether bulk and list mail opens tickets for this mailbox. */
   bulkMailOpensTickets: boolean;
+  /** Set when the provider refused the mailbox's credentials or consent (see MailboxAuthorisation). */
+  authorisation?: MailboxAuthorisation;
+}
+
+/** A mailbox whose grant the provider withdrew (a revoked refresh token, consent taken back, a
+ * refused login): its jobs are skipped as `source_unavailable:auth` and parked until it is
+ * connected again. */
+export interface MailboxAuthorisation {
+  status: "needs_reauthorisation";
+  /** The InletError code that said so. */
+  reason: string;
+  since: string;
 }
 
 /** A mailbox of one provider: its `kind` says which credentials it holds. */
@@ -105,4 +143,9 @@ export interface MailboxDirectory {
   get(providerId: string): Promise<MailboxRecord | undefined>;
   /** Merge the given cursor fields into the stored ones. */
   updateCursors(providerId: string, patch: MailboxCursors): Promise<void>;
+  /** Record that the provider refused the mailbox's grant (`reason`: the error code); true when
+   * this call changed the status (it was not marked already). */
+  markNeedsReauthorisation(providerId: string, reason: string): Promise<boolean>;
+  /** Keep a job skipped for a lost grant, to enqueue it again when the mailbox is connected again. */
+  parkJob(providerId: string, job: Job): Promise<void>;
 }

@@ -3,6 +3,8 @@
 // stops watchers whose mailbox was removed or whose lease was lost.
 import { randomUUID } from "node:crypto";
 import type { ScriptClient } from "../../src/queue/script.ts";
+import { createHash } from "node:crypto";
+import type { ImapTokenSource } from "../auth/imap.ts";
 import type { MailboxDirectory, MailboxRecord } from "../domain/mailbox.ts";
 import type { Logger } from "../runtime/log.ts";
 import { postImapNotification, type ImapNotification } from "./ingress-client.ts";
@@ -23,6 +25,8 @@ export interface ImapListenerOptions {
   leaseTtlMs?: number;
   /** Each watcher's reconciliation sweep (a catch-up without an `exists` event). */
   reconcileMs?: number;
+  /** Access tokens, for mailboxes that log in by OAuth2. */
+  imapTokens?: ImapTokenSource;
   /** Replaces posting to the ingress (tests and the demo may point it elsewhere). */
   notify?(notification: ImapNotification): Promise<void>;
 }
@@ -30,7 +34,7 @@ export interface ImapListenerOptions {
 export class ImapListener {
   readonly owner = `imap-listener-${randomUUID()}`;
   readonly #o: ImapListenerOptions & { refreshMs: number; leaseTtlMs: number };
-  readonly #watchers = new Map<string, { watcher: MailboxWatcher; lease: MailboxLease }>();
+  readonly #watchers = new Map<string, { watcher: MailboxWatcher; lease: MailboxLease; credentials: string }>();
   #timer: NodeJS.Timeout | undefined;
   #refreshing: Promise<void> = Promise.resolve();
   #stopped = false;
@@ -62,16 +66,21 @@ export class ImapListener {
     if (this.#stopped) return;
     const mailboxes = await this.#o.listMailboxes();
     const wanted = new Set(mailboxes.map((m) => m.providerId));
+    const credentialsOf = (m: MailboxRecord) => createHash("sha256").update(JSON.stringify(m.credentials)).digest("base64url");
     for (const [providerId, entry] of this.#watchers) {
-      if (!wanted.has(providerId)) await this.#drop(providerId, entry, "mailbox removed");
+      if (!wanted.has(providerId)) await this.#drop(providerId, entry, "mailbox removed or waiting for re-authorisation");
+      else if (entry.watcher.refused) await this.#drop(providerId, entry, "login refused");
     }
     for (const mailbox of mailboxes) {
+      const existing = this.#watchers.get(mailbox.providerId);
+      // Connected again with new credentials: watch with those.
+      if (existing && existing.credentials !== credentialsOf(mailbox)) await this.#drop(mailbox.providerId, existing, "credentials changed");
       const current = this.#watchers.get(mailbox.providerId);
       const lease = current?.lease ?? new MailboxLease(this.#o.scripts, `${this.#o.leasePrefix}${mailbox.providerId}`, this.owner, this.#o.leaseTtlMs);
       const held = await lease.acquire();
       if (held && !current) {
-        const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n), ...(this.#o.reconcileMs ? { reconcileMs: this.#o.reconcileMs } : {}) });
-        this.#watchers.set(mailbox.providerId, { watcher, lease });
+        const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n), ...(this.#o.reconcileMs ? { reconcileMs: this.#o.reconcileMs } : {}), ...(this.#o.imapTokens ? { tokens: this.#o.imapTokens } : {}) });
+        this.#watchers.set(mailbox.providerId, { watcher, lease, credentials: credentialsOf(mailbox) });
         watcher.start();
       } else if (!held && current) {
         await this.#drop(mailbox.providerId, current, "lease taken by another replica");

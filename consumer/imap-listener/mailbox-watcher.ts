@@ -4,11 +4,18 @@
 // batches. The cursor moves only after the ingress accepted a batch, so a crash
 // or an ingress outage re-sends rather than skips. A UIDVALIDITY change resets the cursor and
 // re-sends the whole folder (processing is idempotent by Message-ID): no silent loss.
+// A mailbox that logs in by OAuth2 (XOAUTH2) logs in again, with a fresh token, shortly before
+// the session's token expires: servers such as Exchange Online end sessions whose token has
+// expired, and a reconnection with the old token would be refused. The new session catches up
+// from the cursor, so nothing that arrived in between is missed. A login the server (or the
+// token endpoint) refuses marks the mailbox as needing re-authorisation and ends the watch.
 import { ImapFlow } from "imapflow";
+import type { ImapTokenSource } from "../auth/imap.ts";
+import { InletError, isAuthorisationLost } from "../domain/errors.ts";
 import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../domain/mailbox.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { ImapNotification } from "./ingress-client.ts";
-import { imapConnectionOptions } from "../resolvers/imap-connection.ts";
+import { imapAuthRefused, imapLogin } from "../resolvers/imap-connection.ts";
 import { NOTIFICATION_GRACE_MS } from "../reconcile/sweep.ts";
 
 export interface WatcherOptions {
@@ -22,11 +29,17 @@ export interface WatcherOptions {
   /** How often to catch up without an `exists` event (the reconciliation sweep; jittered ±10%). */
   reconcileMs?: number;
   maxReconnectDelayMs?: number;
+  /** Access tokens, for a mailbox that logs in by OAuth2. */
+  tokens?: ImapTokenSource;
 }
+
+/** How a session ended: the connection closed (reconnect after a delay), the token was due for
+ * renewal (log in again at once), or the grant was refused (stop watching). */
+type SessionEnd = "closed" | "renew" | "refused";
 
 export class MailboxWatcher {
   readonly providerId: string;
-  readonly #o: Required<WatcherOptions>;
+  readonly #o: Required<Omit<WatcherOptions, "tokens">> & Pick<WatcherOptions, "tokens">;
   readonly #credentials: ImapCredentials;
   #client: ImapFlow | undefined;
   #stopped = false;
@@ -37,12 +50,18 @@ export class MailboxWatcher {
   #loop: Promise<void> | undefined;
   /** Resolves the wait between reconnects early when stopping. */
   #wakeUp: (() => void) | undefined;
+  #refused = false;
 
   constructor(options: WatcherOptions) {
     if (options.mailbox.credentials.type !== "imap") throw new TypeError(`provider ${options.mailbox.providerId} is not an IMAP mailbox`);
     this.#credentials = options.mailbox.credentials;
     this.providerId = options.mailbox.providerId;
     this.#o = { batchSize: 500, idleRestartMs: 5 * 60_000, reconcileMs: 5 * 60_000, maxReconnectDelayMs: 60_000, ...options };
+  }
+
+  /** Set once the server or the token endpoint refused the grant: the watch has ended. */
+  get refused(): boolean {
+    return this.#refused;
   }
 
   get folder(): string {
@@ -63,13 +82,17 @@ export class MailboxWatcher {
   async #run(): Promise<void> {
     let delay = 500;
     while (!this.#stopped) {
+      let end: SessionEnd = "closed";
       try {
-        await this.#session();
+        end = await this.#session();
         delay = 500;
       } catch (error) {
-        this.#o.log.warn({ event: "imap_listener_error", providerId: this.providerId, err: error }, "IMAP watch failed; reconnecting");
+        if (isAuthorisationLost(error) || imapAuthRefused(error)) end = "refused";
+        else this.#o.log.warn({ event: "imap_listener_error", providerId: this.providerId, err: error }, "IMAP watch failed; reconnecting");
+        if (end === "refused") await this.#markRefused(error);
       }
-      if (this.#stopped) break;
+      if (this.#stopped || end === "refused") break;
+      if (end === "renew") continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.#wakeUp = () => (clearTimeout(timer), resolve());
@@ -78,10 +101,18 @@ export class MailboxWatcher {
     }
   }
 
+  async #markRefused(error: unknown): Promise<void> {
+    this.#refused = true;
+    const reason = error instanceof InletError ? error.code : "imap_auth_failed";
+    const marked = await this.#o.directory.markNeedsReauthorisation(this.providerId, reason).catch(() => false);
+    if (marked) this.#o.log.warn({ event: "inbound_email_mailbox_needs_reauthorisation", providerId: this.providerId, kind: "imap", reason }, "the IMAP login was refused: the mailbox needs re-authorisation (connect it again)");
+  }
+
   /** One connection: connect, select, catch up, then follow `exists` events until it closes. */
-  async #session(): Promise<void> {
+  async #session(): Promise<SessionEnd> {
+    const login = await imapLogin(this.#credentials, this.#o.tokens);
     const client = new ImapFlow({
-      ...imapConnectionOptions(this.#credentials),
+      ...login.options,
       maxIdleTime: this.#o.idleRestartMs,
       autoIdleDelay: 500,
     });
@@ -89,6 +120,12 @@ export class MailboxWatcher {
     const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
     client.on("error", (error: unknown) => this.#o.log.warn({ event: "imap_listener_connection_error", providerId: this.providerId, err: error }, "IMAP connection error"));
     await client.connect();
+    let renewing = false;
+    const renewTimer = login.renewAt === undefined ? undefined : setTimeout(() => {
+      renewing = true;
+      this.#o.log.info({ event: "imap_listener_token_renewal", providerId: this.providerId }, "the session's access token is due for renewal: logging in again");
+      void client.logout().catch(() => client.close());
+    }, Math.max(0, login.renewAt - Date.now()));
     try {
       await client.mailboxOpen(this.folder, { readOnly: true });
       client.on("exists", () => void this.#scheduleCatchUp(client));
@@ -106,10 +143,13 @@ export class MailboxWatcher {
         clearTimeout(sweepTimer);
       });
     } finally {
+      clearTimeout(renewTimer);
       this.#client = undefined;
       if (client.usable) await client.logout().catch(() => undefined);
     }
+    if (renewing && !this.#stopped) return "renew";
     if (!this.#stopped) throw new Error("IMAP connection closed");
+    return "closed";
   }
 
   /** Catch-ups run one at a time; events that arrive meanwhile fold into one more run. A run

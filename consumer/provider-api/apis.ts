@@ -1,6 +1,7 @@
 // The provider API clients one process shares: one token cache, so a mailbox's access token
 // serves its resolver, its upkeep and its sweeps alike.
 import type { ProviderEndpoints } from "../config.ts";
+import { createImapTokenSource, type ImapTokenSource } from "../auth/imap.ts";
 import { TokenCache } from "../auth/token-cache.ts";
 import { GmailClient } from "./gmail-client.ts";
 import { GraphClient } from "./graph-client.ts";
@@ -9,6 +10,8 @@ export interface ProviderApis {
   graph: GraphClient;
   gmail: GmailClient;
   tokens: TokenCache;
+  /** Access tokens for IMAP XOAUTH2 logins (from the same cache). */
+  imapTokens: ImapTokenSource;
   /** Bound on each provider request (also each IMAP step). */
   timeoutMs: number;
 }
@@ -19,6 +22,7 @@ export function createProviderApis(endpoints: ProviderEndpoints, tokens = new To
     graph: new GraphClient({ graphBaseUrl: endpoints.graphBaseUrl, loginBaseUrl: endpoints.microsoftLoginBaseUrl, tokens, timeoutMs }),
     gmail: new GmailClient({ gmailBaseUrl: endpoints.gmailBaseUrl, tokenUrl: endpoints.googleTokenUrl, tokens, timeoutMs }),
     tokens,
+    imapTokens: createImapTokenSource({ loginBaseUrl: endpoints.microsoftLoginBaseUrl, googleTokenUrl: endpoints.googleTokenUrl, tokens, timeoutMs }),
     timeoutMs,
   };
 }

@@ -4,9 +4,10 @@
 //   403 with a rate-limit reason (Gmail answers per-user and per-project limits with 403 as well
 //       as 429) → retry, honouring Retry-After
 //   401, other 403 → one fresh token (it may have been revoked before it expired), then
-//       google_auth_revoked (401) or google_access_denied (403)
+//       google_auth_revoked (401) or google_access_denied (403): the grant is lost, the mailbox
+//       needs re-authorisation
 //   429, 5xx, 408, timeouts, resets → retry; any other status → permanent `<what>_http_<status>`
-import { permanent, retryable } from "../domain/errors.ts";
+import { authorisationLost, retryable } from "../domain/errors.ts";
 import type { GoogleCredentials } from "../domain/mailbox.ts";
 import { googleAccessToken, googleTokenKey } from "../auth/google.ts";
 import type { TokenCache } from "../auth/token-cache.ts";
@@ -41,21 +42,22 @@ export class GmailClient {
     this.#base = options.gmailBaseUrl.replace(/\/$/, "");
   }
 
-  token(credentials: GoogleCredentials, signal?: AbortSignal): Promise<string> {
-    return googleAccessToken({ tokenUrl: this.#o.tokenUrl, tokens: this.#o.tokens, timeoutMs: this.#o.timeoutMs }, credentials, signal);
+  /** An access token for the mailbox `user` (its own refresh token, or the service account acting for it). */
+  token(credentials: GoogleCredentials, user: string, signal?: AbortSignal): Promise<string> {
+    return googleAccessToken({ tokenUrl: this.#o.tokenUrl, tokens: this.#o.tokens, timeoutMs: this.#o.timeoutMs }, credentials, signal, user);
   }
 
   async send(credentials: GoogleCredentials, req: GmailRequest): Promise<HttpResponse> {
     const url = `${this.#base}/gmail/v1/users/${encodeURIComponent(req.user)}${req.path}`;
     const once = async () => {
-      const headers: Record<string, string> = { authorization: `Bearer ${await this.token(credentials, req.signal)}`, accept: "application/json" };
+      const headers: Record<string, string> = { authorization: `Bearer ${await this.token(credentials, req.user, req.signal)}`, accept: "application/json" };
       if (req.body !== undefined) headers["content-type"] = "application/json";
       return request(url, { method: req.method ?? "GET", headers, ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }) }, { timeoutMs: this.#o.timeoutMs, ...(req.signal ? { signal: req.signal } : {}) }, req.what);
     };
     let call = await once();
     if (call.status === 401 || call.status === 403) {
       await this.#refused(call, req.what, false);
-      this.#o.tokens.invalidate(googleTokenKey(credentials));
+      this.#o.tokens.invalidate(googleTokenKey(credentials, { subject: req.user }));
       call = await once();
       if (call.status === 401 || call.status === 403) await this.#refused(call, req.what, true);
     }
@@ -72,6 +74,6 @@ export class GmailClient {
       throw retryable(`${what}_rate_limited`, `${what}: Gmail rate limit (403) ${body.slice(0, 200)}`, after === undefined ? {} : { retryAfterMs: after });
     }
     if (!final) return;
-    throw call.status === 401 ? permanent("google_auth_revoked", `${what}: Gmail refused a freshly issued token (401)`) : permanent("google_access_denied", `${what}: Gmail refused access with a fresh token (403) ${body.slice(0, 200)}`);
+    throw call.status === 401 ? authorisationLost("google_auth_revoked", `${what}: Gmail refused a freshly issued token (401)`) : authorisationLost("google_access_denied", `${what}: Gmail refused access with a fresh token (403) ${body.slice(0, 200)}`);
   }
 }

@@ -21,7 +21,7 @@ const historySchema = z.object({
 });
 const messageSchema = z.object({ id: z.string().min(1), threadId: z.string().optional(), labelIds: z.array(z.string()).optional(), raw: z.string(), historyId: historyIdSchema.optional() });
 const listSchema = z.object({ messages: z.array(z.object({ id: z.string().min(1) })).optional(), nextPageToken: z.string().optional() });
-const profileSchema = z.object({ emailAddress: z.string().optional(), historyId: historyIdSchema });
+const profileSchema = z.object({ emailAddress: z.string().optional(), historyId: historyIdSchema, messagesTotal: z.number().optional() });
 
 /** History ids are decimal strings that may exceed 2^53: compare them as such. */
 export const newerHistoryId = (a: string, b: string) => (a.length !== b.length ? a.length > b.length : a > b);
@@ -95,14 +95,19 @@ export async function fetchRawMessage(m: GmailMailbox, id: string, maxBytes: num
   return { id: message.id, body: { bytes: new Uint8Array(Buffer.from(message.raw, "base64url")) } };
 }
 
-/** The mailbox's current historyId. */
-export async function currentHistoryId(m: GmailMailbox): Promise<string> {
+/** The mailbox's profile: its address as Gmail knows it, its current historyId and size. */
+export async function gmailProfile(m: GmailMailbox): Promise<z.infer<typeof profileSchema>> {
   const call = await send(m, "/profile", "gmail_profile");
   if (call.status === 404) {
     await discard(call);
     throw permanent("google_mailbox_not_found", "Gmail has no such mailbox");
   }
-  return (await readJson(call, profileSchema)).historyId;
+  return readJson(call, profileSchema);
+}
+
+/** The mailbox's current historyId. */
+export async function currentHistoryId(m: GmailMailbox): Promise<string> {
+  return (await gmailProfile(m)).historyId;
 }
 
 /** The newest INBOX message ids, newest first, up to `limit`; `truncated` when more exist. */

@@ -5,9 +5,11 @@
 //   401 → the cached token may have been revoked early: one fresh token, then microsoft_auth_revoked
 //   403 → a fresh token too (app roles are carried in the token, so a newly granted permission
 //         needs one), then microsoft_access_denied
+//   (both after a fresh token, and every refusal of the token endpoint: the grant is lost, the
+//   mailbox needs re-authorisation; see consumer/auth/token-errors.ts)
 //   429, 5xx, 408, timeouts, resets → retry (with Retry-After when Graph gives one)
 //   any other status → permanent, coded `<what>_http_<status>`
-import { permanent } from "../domain/errors.ts";
+import { authorisationLost, permanent } from "../domain/errors.ts";
 import type { MicrosoftCredentials } from "../domain/mailbox.ts";
 import { microsoftAppToken, microsoftTokenKey } from "../auth/microsoft.ts";
 import type { TokenCache } from "../auth/token-cache.ts";
@@ -74,8 +76,8 @@ export class GraphClient {
       await discard(call);
       this.#o.tokens.invalidate(microsoftTokenKey(credentials));
       call = await once();
-      if (call.status === 401) throw permanent("microsoft_auth_revoked", `${req.what}: Graph refused a freshly issued token (401)`);
-      if (call.status === 403) throw permanent("microsoft_access_denied", `${req.what}: Graph refused access to the mailbox with a fresh token (403)`);
+      if (call.status === 401) throw authorisationLost("microsoft_auth_revoked", `${req.what}: Graph refused a freshly issued token (401)`);
+      if (call.status === 403) throw authorisationLost("microsoft_access_denied", `${req.what}: Graph refused access to the mailbox with a fresh token (403): the app's Mail.Read permission is not granted for it`);
     }
     if ((call.status >= 200 && call.status <= 299) || call.status === 404 || req.returns?.includes(call.status)) return call;
     throw await failure(call);

@@ -135,8 +135,8 @@ export async function discard(call: HttpResponse): Promise<void> {
 
 /** The provider's error text (bounded), for messages and for classifying 403s. Never message content:
  * error bodies of these APIs carry codes and descriptions only. */
-export async function errorText(call: HttpResponse): Promise<string> {
-  return (await call.response.text().catch(() => "")).slice(0, 500);
+export async function errorText(call: HttpResponse, maxChars = 500): Promise<string> {
+  return (await call.response.text().catch(() => "")).slice(0, maxChars);
 }
 
 /** For statuses a caller did not handle itself: 408, 429 and 5xx retry (honouring Retry-After),

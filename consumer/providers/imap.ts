@@ -4,9 +4,9 @@
 // not taken for the mailbox's history. A login the server refuses fails the connection.
 import { ImapFlow } from "imapflow";
 import { registryField, registryValue } from "../../src/queue/registry.ts";
-import { permanent, retryable } from "../domain/errors.ts";
+import { authorisationLost, permanent, retryable } from "../domain/errors.ts";
 import { mailboxOfKind, type MailboxRecord } from "../domain/mailbox.ts";
-import { imapConnectionOptions } from "../resolvers/imap-connection.ts";
+import { imapAuthRefused, imapLogin } from "../resolvers/imap-connection.ts";
 import type { ProviderContext } from "./context.ts";
 
 export async function connectImap(ctx: ProviderContext, record: MailboxRecord): Promise<{ folder: string; uidValidity: string; lastUid: number }> {
@@ -14,7 +14,8 @@ export async function connectImap(ctx: ProviderContext, record: MailboxRecord): 
   if (!mailbox) throw permanent("provider_mismatch", `${record.providerId} is not an IMAP mailbox`);
   const folder = mailbox.credentials.folder ?? "INBOX";
   const timeout = ctx.apis.timeoutMs;
-  const client = new ImapFlow({ ...imapConnectionOptions(mailbox.credentials), connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout });
+  const login = await imapLogin(mailbox.credentials, ctx.apis.imapTokens);
+  const client = new ImapFlow({ ...login.options, connectionTimeout: timeout, greetingTimeout: timeout, socketTimeout: timeout });
   client.on("error", () => undefined); // the pending command fails with it
   try {
     await client.connect();
@@ -25,8 +26,7 @@ export async function connectImap(ctx: ProviderContext, record: MailboxRecord): 
     await ctx.queue.setRegistryEntry(registryField.imapProvider(mailbox.providerId), registryValue({ tenantId: mailbox.tenantId, providerId: mailbox.providerId }));
     return { folder, uidValidity, lastUid };
   } catch (error) {
-    const refused = (error as { authenticationFailed?: boolean }).authenticationFailed === true;
-    if (refused) throw permanent("imap_auth_failed", "the IMAP server refused the login", { cause: error });
+    if (imapAuthRefused(error)) throw authorisationLost("imap_auth_failed", "the IMAP server refused the login", { cause: error });
     throw retryable("imap_connect_failed", `cannot open ${folder}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   } finally {
     await client.logout().catch(() => client.close());

@@ -1,7 +1,7 @@
 // Keeping provider subscriptions alive: `inlet providers renew` and the consumer's timer renew
 // Graph subscriptions and Gmail watches well before they expire; lifecycle jobs from the edge
 // renew (reauthorizationRequired), recreate and resync (subscriptionRemoved), or resync (missed).
-import { InletError, permanent } from "../domain/errors.ts";
+import { InletError, isAuthorisationLost, permanent } from "../domain/errors.ts";
 import type { LifecycleJob, JobOutcome } from "../domain/job.ts";
 import type { MailboxRecord } from "../domain/mailbox.ts";
 import type { LifecycleHandler } from "../runtime/job-handler.ts";
@@ -18,7 +18,8 @@ const GMAIL_WATCH_MS = 7 * 24 * 3600_000;
 export interface RenewReport {
   providerId: string;
   kind: string;
-  action: "renewed" | "recreated" | "rewatched" | "current" | "failed";
+  /** `waiting`: the mailbox needs re-authorisation, nothing was tried. */
+  action: "renewed" | "recreated" | "rewatched" | "current" | "failed" | "waiting";
   expiresAt?: string;
   /** A stable code when the action failed (InletError codes; `unexpected_error` otherwise). */
   code?: string;
@@ -55,12 +56,22 @@ const failed = (mailbox: Pick<MailboxRecord, "providerId" | "kind">, error: unkn
 });
 
 /** One report per mailbox; a failure is reported (with its code), never thrown: one mailbox's
- * trouble does not keep the others from being renewed. Throws only when the mailbox list itself
- * cannot be read. */
+ * trouble does not keep the others from being renewed. A refused grant marks the mailbox as
+ * needing re-authorisation; such a mailbox is left alone until it is connected again. Throws only
+ * when the mailbox list itself cannot be read. */
 export async function renewDue(ctx: ProviderContext, now = Date.now()): Promise<RenewReport[]> {
   const reports: RenewReport[] = [];
   for (const mailbox of await ctx.mailboxes.list()) {
-    reports.push(await renewOne(ctx, mailbox, now).catch((error: unknown) => failed(mailbox, error)));
+    if (mailbox.authorisation) {
+      reports.push({ providerId: mailbox.providerId, kind: mailbox.kind, action: "waiting", code: mailbox.authorisation.reason, error: "needs re-authorisation" });
+      continue;
+    }
+    reports.push(
+      await renewOne(ctx, mailbox, now).catch(async (error: unknown) => {
+        if (isAuthorisationLost(error)) await ctx.mailboxes.markNeedsReauthorisation(mailbox.providerId, error.code);
+        return failed(mailbox, error);
+      }),
+    );
   }
   return reports;
 }

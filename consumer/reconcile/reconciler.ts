@@ -8,7 +8,7 @@
 // notification should have announced is logged as a warning: the main health signal.
 import { createHash, randomUUID } from "node:crypto";
 import type { ScriptClient } from "../../src/queue/script.ts";
-import { InletError } from "../domain/errors.ts";
+import { InletError, isAuthorisationLost } from "../domain/errors.ts";
 import type { MailboxRecord, SweepRecord } from "../domain/mailbox.ts";
 import type { ProviderContext } from "../providers/context.ts";
 import type { Logger } from "../runtime/log.ts";
@@ -63,7 +63,9 @@ export class Reconciler {
   /** Sweep the mailboxes that are due, at most `concurrency` at once. */
   async tick(now = Date.now()): Promise<SweepReport[]> {
     const started = Date.now();
-    const due = (await this.#o.ctx.mailboxes.list()).filter((m) => m.kind !== "imap" && this.dueAt(m) <= now);
+    // A mailbox waiting for re-authorisation is not swept; connected again, its next sweep picks
+    // up from its stored cursor what arrived meanwhile.
+    const due = (await this.#o.ctx.mailboxes.list()).filter((m) => m.kind !== "imap" && !m.authorisation && this.dueAt(m) <= now);
     const reports: SweepReport[] = [];
     const next = () => due.shift();
     await Promise.all(
@@ -85,7 +87,7 @@ export class Reconciler {
     try {
       const mailbox = await ctx.mailboxes.get(candidate.providerId);
       const sweptAt = Date.parse(mailbox?.cursors.lastSweep?.at ?? "");
-      if (!mailbox || sweptAt >= tickStarted || this.dueAt(mailbox) > now) return undefined;
+      if (!mailbox || mailbox.authorisation || sweptAt >= tickStarted || this.dueAt(mailbox) > now) return undefined;
       return await sweepAndRecord(ctx, mailbox, log);
     } finally {
       await lease.release().catch(() => undefined);
@@ -101,6 +103,9 @@ export async function sweepAndRecord(ctx: ProviderContext, mailbox: MailboxRecor
     report = mailbox.kind === "microsoft" ? await sweepMicrosoft(ctx, mailbox) : await sweepGmail(ctx, mailbox);
   } catch (error) {
     const code = error instanceof InletError ? error.code : "unexpected_error";
+    if (isAuthorisationLost(error) && (await ctx.mailboxes.markNeedsReauthorisation(mailbox.providerId, code))) {
+      log?.warn({ event: "inbound_email_mailbox_needs_reauthorisation", providerId: mailbox.providerId, kind: mailbox.kind, tenantId: mailbox.tenantId, reason: code }, "the provider refused the mailbox's grant: it needs re-authorisation (connect it again)");
+    }
     await ctx.mailboxes.updateCursors(mailbox.providerId, { lastSweep: { at, listed: 0, enqueued: 0, found: 0, error: code } });
     log?.error({ event: "inbound_email_reconcile_failed", providerId: mailbox.providerId, kind: mailbox.kind, code, err: error }, "reconciliation sweep failed; it runs again next interval");
     return { providerId: mailbox.providerId, kind: mailbox.kind, listed: 0, enqueued: 0, found: 0, error: code };

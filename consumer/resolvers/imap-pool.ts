@@ -2,18 +2,27 @@
 // when they close, dropped after an error whose effect on the connection is unknown (a timeout
 // may leave a command pending), logged out after a while without use. Jobs on one connection take
 // turns: a selected folder and its lock belong to the connection.
+// A connection logged in with an OAuth2 access token (XOAUTH2) is not given new jobs once the
+// token is due for renewal: the next job logs in afresh with a new token, and the old connection
+// logs out when its last job is done. So no job depends on a session whose token has expired,
+// whether or not the server ends such sessions itself.
 import { ImapFlow } from "imapflow";
+import type { ImapTokenSource } from "../auth/imap.ts";
 import { InletError } from "../domain/errors.ts";
 import type { ImapCredentials } from "../domain/mailbox.ts";
-import { imapConnectionOptions } from "./imap-connection.ts";
+import { imapLogin } from "./imap-connection.ts";
 
 export interface PooledConnection {
-  readonly client: ImapFlow;
-  /** Settles when the connection is logged in (or failed to). */
-  readonly ready: Promise<void>;
+  /** The connection once it is logged in (rejects when it could not log in). */
+  readonly ready: Promise<ImapFlow>;
 }
 
 interface Entry extends PooledConnection {
+  ready: Promise<ImapFlow>;
+  client: ImapFlow | undefined;
+  /** When its login token is due for renewal (undefined: a password login). */
+  renewAt: number | undefined;
+  dropped: boolean;
   turn: Promise<unknown>;
   users: number;
   idleTimer: NodeJS.Timeout | undefined;
@@ -22,6 +31,8 @@ interface Entry extends PooledConnection {
 export interface ImapPoolOptions {
   timeoutMs: number;
   idleMs: number;
+  /** Access tokens for mailboxes that log in by OAuth2. */
+  tokens?: ImapTokenSource;
 }
 
 /** Errors after which the connection is still known to be in a good state. */
@@ -50,7 +61,10 @@ export class ImapPool {
       throw error;
     } finally {
       entry.users--;
-      if (entry.users === 0 && this.#entries.get(key) === entry) this.#idle(key, entry);
+      if (entry.users === 0) {
+        if (this.#entries.get(key) === entry) this.#idle(key, entry);
+        else if (!entry.dropped) void this.#logout(entry); // replaced for a fresh token
+      }
     }
   }
 
@@ -62,23 +76,30 @@ export class ImapPool {
 
   #acquire(key: string, credentials: ImapCredentials): Entry {
     const existing = this.#entries.get(key);
-    if (existing && (existing.client.usable || existing.users > 0)) return existing;
-    if (existing) this.#drop(key, existing);
-    const { timeoutMs } = this.#options;
-    const client = new ImapFlow({
-      ...imapConnectionOptions(credentials),
-      disableAutoIdle: true,
-      connectionTimeout: timeoutMs,
-      greetingTimeout: timeoutMs,
-      socketTimeout: Math.max(timeoutMs * 4, 60_000),
-    });
-    // imapflow reports socket trouble as an 'error' event too; the pending command fails with it.
-    client.on("error", () => undefined);
-    const entry: Entry = { client, ready: client.connect(), turn: Promise.resolve(), users: 0, idleTimer: undefined };
-    client.on("close", () => {
-      if (this.#entries.get(key) === entry) this.#entries.delete(key);
-      clearTimeout(entry.idleTimer);
-    });
+    if (existing) {
+      const fresh = existing.renewAt === undefined || existing.renewAt > Date.now();
+      const alive = !existing.client || existing.client.usable || existing.users > 0;
+      if (fresh && alive) return existing;
+      if (!fresh && existing.users > 0) this.#entries.delete(key); // its queued jobs finish on it
+      else this.#drop(key, existing);
+    }
+    const { timeoutMs, tokens } = this.#options;
+    const entry = { client: undefined, renewAt: undefined, dropped: false, turn: Promise.resolve(), users: 0, idleTimer: undefined } as Omit<Entry, "ready"> as Entry;
+    entry.ready = (async () => {
+      const login = await imapLogin(credentials, tokens);
+      entry.renewAt = login.renewAt;
+      const client = new ImapFlow({ ...login.options, disableAutoIdle: true, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: Math.max(timeoutMs * 4, 60_000) });
+      entry.client = client;
+      // imapflow reports socket trouble as an 'error' event too; the pending command fails with it.
+      client.on("error", () => undefined);
+      client.on("close", () => {
+        if (this.#entries.get(key) === entry) this.#entries.delete(key);
+        clearTimeout(entry.idleTimer);
+      });
+      if (entry.dropped) client.close();
+      await client.connect();
+      return client;
+    })();
     entry.ready.catch(() => this.#drop(key, entry));
     this.#entries.set(key, entry);
     return entry;
@@ -86,8 +107,9 @@ export class ImapPool {
 
   #drop(key: string, entry: Entry): void {
     if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    entry.dropped = true;
     clearTimeout(entry.idleTimer);
-    entry.client.close();
+    entry.client?.close();
   }
 
   #idle(key: string, entry: Entry): void {
@@ -102,12 +124,15 @@ export class ImapPool {
 
   async #logout(entry: Entry): Promise<void> {
     clearTimeout(entry.idleTimer);
-    if (!entry.client.usable) return entry.client.close();
-    const timer = setTimeout(() => entry.client.close(), this.#options.timeoutMs);
+    entry.dropped = true;
+    const client = entry.client;
+    if (!client) return;
+    if (!client.usable) return client.close();
+    const timer = setTimeout(() => client.close(), this.#options.timeoutMs);
     try {
-      await entry.client.logout();
+      await client.logout();
     } catch {
-      entry.client.close();
+      client.close();
     } finally {
       clearTimeout(timer);
     }

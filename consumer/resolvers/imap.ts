@@ -2,7 +2,8 @@
 //   - UIDVALIDITY differs from the pointer's → the UID means nothing any more: skip
 //     source_unavailable:imap_uidvalidity_changed and flag the mailbox `needsResync`
 //   - no message with that UID (expunged) → skip source_unavailable:imap_message_not_found
-//   - login refused → imap_auth_failed (permanent)
+//   - login refused → imap_auth_failed (the grant is lost: the mailbox needs re-authorisation);
+//     with OAuth2 (XOAUTH2), a token endpoint that refuses the grant likewise
 //   - connection refused or lost, a step slower than the timeout → retry
 //   - found → the exact source bytes go to processing (providerMessageId = `${uidValidity}:${uid}`);
 //     the FETCH asks for the size and at most limit + 1 bytes of the source, so a message over the
@@ -11,12 +12,14 @@
 // (EXAMINE, read-only) and unselects it when done, and the connection is released before
 // processing, so a slow database does not hold the mailbox's connection.
 import { createHash } from "node:crypto";
-import { InletError, permanent, retryable, sourceUnavailable } from "../domain/errors.ts";
+import type { ImapTokenSource } from "../auth/imap.ts";
+import { authorisationLost, InletError, retryable, sourceUnavailable } from "../domain/errors.ts";
 import type { ImapCredentials } from "../domain/mailbox.ts";
 import { singleMessage, type JobOutcome } from "../domain/job.ts";
 import { fetched } from "./fetched.ts";
 import type { ResolveContext, Resolver } from "./resolver.ts";
 import { ImapPool, type PooledConnection } from "./imap-pool.ts";
+import { imapAuthRefused as authFailed } from "./imap-connection.ts";
 
 export interface ImapResolverOptions {
   /** Bound on each step: connect and login, select, fetch. */
@@ -25,11 +28,8 @@ export interface ImapResolverOptions {
   maxMessageBytes: number;
   /** Close a pooled connection after this long without use (default 5 minutes). */
   idleMs?: number;
-}
-
-function authFailed(error: unknown): boolean {
-  const e = error as { authenticationFailed?: boolean; serverResponseCode?: string };
-  return e.authenticationFailed === true || e.serverResponseCode === "AUTHENTICATIONFAILED";
+  /** Access tokens for mailboxes that log in by OAuth2. */
+  tokens?: ImapTokenSource;
 }
 
 /** Waits for `promise` at most `ms`, and no longer than the job's signal allows. */
@@ -47,24 +47,24 @@ function step<T>(promise: Promise<T>, ms: number, what: string, signal: AbortSig
   });
 }
 
-const connectionKey = (providerId: string, c: ImapCredentials) =>
-  `${providerId}:${createHash("sha256").update([c.host, c.port, c.secure, c.user, c.password ?? "", c.accessToken ?? ""].join("\u0000")).digest("base64url")}`;
+/** One pooled connection per mailbox and credentials: new credentials get a new connection. */
+const connectionKey = (providerId: string, c: ImapCredentials) => `${providerId}:${createHash("sha256").update(JSON.stringify(c)).digest("base64url")}`;
 
 export function createImapResolver(options: ImapResolverOptions): Resolver<"imap"> {
-  const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 5 * 60_000 });
+  const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 5 * 60_000, ...(options.tokens ? { tokens: options.tokens } : {}) });
 
   /** Connect (or reuse), select the folder read-only, check UIDVALIDITY, fetch the source. */
   const fetchSource = async (connection: PooledConnection, context: ResolveContext<"imap">): Promise<{ bytes: Uint8Array } | { tooLarge: number }> => {
     const { job, mailbox, directory, signal } = context;
     const { pointer } = job;
+    let client;
     try {
-      await step(connection.ready, options.timeoutMs, "imap_connect", signal);
+      client = await step(connection.ready, options.timeoutMs, "imap_connect", signal);
     } catch (error) {
-      if (authFailed(error)) throw permanent("imap_auth_failed", "the IMAP server refused the login", { cause: error });
+      if (authFailed(error)) throw authorisationLost("imap_auth_failed", "the IMAP server refused the login", { cause: error });
       if (error instanceof InletError) throw error;
       throw retryable("imap_connect_failed", `cannot connect to the IMAP server: ${(error as Error).message}`, { cause: error });
     }
-    const { client } = connection;
     const lock = await step(client.getMailboxLock(pointer.mailbox, { readOnly: true }), options.timeoutMs, "imap_select", signal);
     try {
       const current = client.mailbox ? String(client.mailbox.uidValidity) : "";
@@ -97,7 +97,7 @@ export function createImapResolver(options: ImapResolverOptions): Resolver<"imap
         body = await pool.use(connectionKey(mailbox.providerId, mailbox.credentials), mailbox.credentials, (connection) => fetchSource(connection, context));
       } catch (error) {
         if (error instanceof InletError) throw error;
-        if (authFailed(error)) throw permanent("imap_auth_failed", "the IMAP server refused the login", { cause: error });
+        if (authFailed(error)) throw authorisationLost("imap_auth_failed", "the IMAP server refused the login", { cause: error });
         // A dropped connection, a NO/BAD from a server in trouble, a socket error: all transient.
         throw retryable("imap_error", `IMAP failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }

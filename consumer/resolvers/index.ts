@@ -20,6 +20,6 @@ export function createResolvers(apis: ProviderApis, options: ResolverOptions): R
   return {
     microsoft: createMicrosoftResolver({ graph: apis.graph, maxMessageBytes }),
     google: createGoogleResolver({ gmail: apis.gmail, maxMessageBytes, ...(options.log ? { log: options.log } : {}), ...(options.confirmGmailCursor ? { confirmCursor: options.confirmGmailCursor } : {}) }),
-    imap: createImapResolver({ timeoutMs: apis.timeoutMs, maxMessageBytes }),
+    imap: createImapResolver({ timeoutMs: apis.timeoutMs, maxMessageBytes, tokens: apis.imapTokens }),
   };
 }

@@ -1,8 +1,24 @@
 // Versioned schema migrations, applied at start, once, under an advisory lock so that several
 // consumers starting together do not race. Append new versions; never edit an applied one.
-import type { Db } from "./db.ts";
+// A version is SQL, and may also run code in the same transaction (`run`), for what SQL cannot
+// do alone: sealing credentials needs the key ring, which never enters the database.
+import type { KeyRing } from "../secrets/key-ring.ts";
+import type { Db, Queryable } from "./db.ts";
+import { resealAll } from "./sealing.ts";
 
-export const migrations: { version: number; name: string; sql: string }[] = [
+export interface MigrationContext {
+  /** INLET_SECRETS_KEY, when set. */
+  secrets: KeyRing | undefined;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  run?(tx: Queryable, context: MigrationContext): Promise<void>;
+}
+
+export const migrations: Migration[] = [
   {
     version: 1,
     name: "tenants, mailboxes, tickets, comments, documents, processed messages",
@@ -491,6 +507,37 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       $$;
     `,
   },
+  {
+    version: 7,
+    name: "mailboxes: authorisation status, and the jobs parked while it is lost",
+    // A mailbox whose grant the provider withdrew needs re-authorisation: its jobs are skipped
+    // and parked here, and enqueued again when it is connected again.
+    sql: `
+      ALTER TABLE mailbox_providers ADD COLUMN auth_status text NOT NULL DEFAULT 'ok' CHECK (auth_status IN ('ok', 'needs_reauthorisation'));
+      ALTER TABLE mailbox_providers ADD COLUMN auth_reason text;
+      ALTER TABLE mailbox_providers ADD COLUMN auth_changed_at timestamptz;
+      CREATE TABLE mailbox_parked_jobs (
+        id bigserial PRIMARY KEY,
+        provider_id text NOT NULL REFERENCES mailbox_providers(id) ON DELETE CASCADE,
+        job jsonb NOT NULL,
+        parked_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX mailbox_parked_jobs_provider ON mailbox_parked_jobs (provider_id, id);
+    `,
+  },
+  {
+    version: 8,
+    name: "credentials sealed under INLET_SECRETS_KEY (AES-256-GCM), plain rows sealed",
+    // Every secret field of every row is sealed under the primary key when INLET_SECRETS_KEY is
+    // set. Without it there is nothing to seal with: rows stay as they are until
+    // `inlet secrets rotate` runs with a key (the consumer warns about plain rows at start).
+    sql: `
+      ALTER TABLE mailbox_providers ADD COLUMN credentials_key_id text;
+    `,
+    async run(tx, { secrets }) {
+      if (secrets) await resealAll(tx, secrets);
+    },
+  },
 ];
 
 /** A migration's statements: split where a line ends in a semicolon, except inside a
@@ -518,7 +565,7 @@ const LOCK_KEY = 727_101; // any constant shared by every Inlet process
 
 /** Apply what is missing (up to `upTo`, for an upgrade test). The advisory lock comes first, before even creating schema_migrations:
  * two processes racing on CREATE TABLE IF NOT EXISTS can still collide in the catalog. */
-export async function migrate(db: Db, options: { upTo?: number } = {}): Promise<number[]> {
+export async function migrate(db: Db, options: { upTo?: number; secrets?: KeyRing } = {}): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
     await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
@@ -527,6 +574,7 @@ export async function migrate(db: Db, options: { upTo?: number } = {}): Promise<
     for (const m of migrations) {
       if (applied.has(m.version) || m.version > (options.upTo ?? Infinity)) continue;
       for (const statement of splitStatements(m.sql)) await tx.query(statement);
+      await m.run?.(tx, { secrets: options.secrets });
       await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
       done.push(m.version);
     }

@@ -1,5 +1,5 @@
-// A local Gmail API + Google OAuth token endpoint, speaking the documented wire format:
-//   POST /token                                               refresh_token grant → access token
+// A local Gmail API + Google's OAuth server (dev/fakes/google-oauth.ts: the authorization
+// endpoint, the token endpoint's grants, introspection for IMAP), speaking the documented wire format:
 //   GET  /gmail/v1/users/{u}/history?startHistoryId=…&historyTypes=messageAdded&labelId=INBOX&pageToken=…
 //   GET  /gmail/v1/users/{u}/messages/{id}?format=raw         {id, threadId, labelIds, raw (base64url), historyId}
 //   GET  /gmail/v1/users/{u}/messages?labelIds=INBOX&maxResults=…&pageToken=…
@@ -7,18 +7,15 @@
 //   POST /gmail/v1/users/{u}/watch, /stop
 // History ids grow but are not contiguous; a startHistoryId older than what is kept answers 404.
 import { randomUUID } from "node:crypto";
-import { Faults, startFakeServer, type FakeRequest, type FakeResponse } from "./http-server.ts";
+import { Faults, startFakeServer, type FakeResponse } from "./http-server.ts";
+import { createGoogleOAuth, type FakeGoogleClient, type GoogleOAuthFake } from "./google-oauth.ts";
+
+export type { FakeGoogleClient as FakeGmailClient, ServiceAccountKeyFile } from "./google-oauth.ts";
 
 /** Gmail's answer when a per-user rate limit is hit: a 403, not a 429 (use as a fault's body). */
 export const gmailRateLimitBody = {
   error: { code: 403, message: "User-rate limit exceeded.", errors: [{ message: "User-rate limit exceeded.", domain: "usageLimits", reason: "userRateLimitExceeded" }], status: "PERMISSION_DENIED" },
 };
-
-export interface FakeGmailClient {
-  clientId: string;
-  clientSecret: string;
-  refreshToken: string;
-}
 
 interface StoredMessage {
   id: string;
@@ -41,6 +38,11 @@ export interface FakeGmail {
   url: string;
   gmailBaseUrl: string;
   tokenUrl: string;
+  authorizationUrl: string;
+  /** Where Dovecot's oauth2 passdb asks whether a token may log in to IMAP. */
+  imapIntrospectionUrl: string;
+  /** The OAuth server: sign-in and consent, grants, service accounts, introspection log. */
+  oauth: GoogleOAuthFake;
   /** Keys: "token", "history", "list", "profile", `message:${id}`. */
   faults: Faults;
   /** History records per page (small, so paging is exercised). */
@@ -50,7 +52,7 @@ export interface FakeGmail {
   tokenRequests(): number;
   /** Refuse every access token issued so far (the refresh token still works). */
   revokeTokens(): void;
-  addClient(client: FakeGmailClient): void;
+  addClient(client: FakeGoogleClient): void;
   /** Add a message with labels (default INBOX); returns its id and the mailbox's new historyId. */
   addMessage(user: string, raw: Uint8Array | string, labelIds?: string[]): { id: string; historyId: string };
   /** Several messages added in one history record. */
@@ -64,13 +66,11 @@ export interface FakeGmail {
 }
 
 export async function startFakeGmail(port = 0): Promise<FakeGmail> {
-  const clients = new Map<string, FakeGmailClient>();
-  const tokens = new Set<string>();
   const boxes = new Map<string, Mailbox>();
   const faults = new Faults();
-  let tokenRequests = 0;
   let nextHistory = 1000;
-  const state = { pageSize: 100, tokenExpiresIn: 3599 };
+  const state = { pageSize: 100 };
+  const oauth = createGoogleOAuth(() => server.url, faults);
 
   const box = (user: string): Mailbox => {
     const key = decodeURIComponent(user).toLowerCase();
@@ -83,8 +83,19 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
     return b;
   };
   const error = (status: number, message: string, reason = "failedPrecondition"): FakeResponse => ({ status, body: { error: { code: status, message, errors: [{ message, domain: "global", reason }], status: status === 404 ? "NOT_FOUND" : "FAILED_PRECONDITION" } } });
-  const authorised = (req: FakeRequest) => tokens.has((req.headers.authorization ?? "").replace(/^Bearer /, ""));
-  const unauthorised = (): FakeResponse => ({ status: 401, body: { error: { code: 401, message: "Request had invalid authentication credentials.", status: "UNAUTHENTICATED" } } });
+  /** The mailbox a path names: `me` is the token's own user. */
+  const who = (req: Parameters<GoogleOAuthFake["check"]>[0], user: string): string => {
+    if (decodeURIComponent(user).toLowerCase() !== "me") return user;
+    const check = oauth.check(req, user);
+    return check.ok && check.token.user ? check.token.user : user;
+  };
+  /** The answer for a request whose token may not read `user`'s mail, or undefined when it may. */
+  const refused = (req: Parameters<GoogleOAuthFake["check"]>[0], user: string): FakeResponse | undefined => {
+    const check = oauth.check(req, user);
+    if (check.ok) return undefined;
+    if (check.status === 401) return { status: 401, body: { error: { code: 401, message: "Request had invalid authentication credentials.", status: "UNAUTHENTICATED" } } };
+    return { status: 403, body: { error: { code: 403, message: `Delegation denied for ${decodeURIComponent(user)}`, errors: [{ message: "Delegation denied", domain: "global", reason: "forbidden" }], status: "PERMISSION_DENIED" } } };
+  };
 
   const add = (user: string, items: { raw: Uint8Array | string; labelIds?: string[] }[]) => {
     const b = box(user);
@@ -100,31 +111,16 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
   };
 
   const server = await startFakeServer([
-    [
-      "POST",
-      /^\/token$/,
-      async (req) => {
-        tokenRequests++;
-        const fault = await faults.apply("token");
-        if (fault) return fault;
-        const form = new URLSearchParams(req.body.toString());
-        const client = clients.get(form.get("client_id") ?? "");
-        if (form.get("grant_type") !== "refresh_token" || !client || client.clientSecret !== form.get("client_secret") || client.refreshToken !== form.get("refresh_token")) {
-          return { status: 400, body: { error: "invalid_grant", error_description: "Token has been expired or revoked." } };
-        }
-        const token = `ya29.${randomUUID()}`;
-        tokens.add(token);
-        return { status: 200, body: { access_token: token, expires_in: state.tokenExpiresIn, scope: "https://www.googleapis.com/auth/gmail.readonly", token_type: "Bearer" } };
-      },
-    ],
+    ...oauth.routes,
     [
       "GET",
       /^\/gmail\/v1\/users\/([^/]+)\/history$/,
       async (req, m) => {
-        if (!authorised(req)) return unauthorised();
+        const denied = refused(req, m[1]!);
+        if (denied) return denied;
         const fault = await faults.apply("history");
         if (fault) return fault;
-        const b = box(m[1]!);
+        const b = box(who(req, m[1]!));
         const start = Number(req.url.searchParams.get("startHistoryId"));
         if (!Number.isFinite(start) || start < b.oldestHistoryId) return error(404, "Requested entity was not found.", "notFound");
         const label = req.url.searchParams.get("labelId");
@@ -141,11 +137,12 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
       "GET",
       /^\/gmail\/v1\/users\/([^/]+)\/messages\/([^/]+)$/,
       async (req, m) => {
-        if (!authorised(req)) return unauthorised();
+        const denied = refused(req, m[1]!);
+        if (denied) return denied;
         const id = decodeURIComponent(m[2]!);
         const fault = await faults.apply(`message:${id}`);
         if (fault) return fault;
-        const msg = box(m[1]!).messages.get(id);
+        const msg = box(who(req, m[1]!)).messages.get(id);
         if (!msg) return error(404, "Requested entity was not found.", "notFound");
         const stall = faults.stall(`message:${id}`);
         return { status: 200, ...(stall ? { stallBodyMs: stall } : {}), body: { id: msg.id, threadId: msg.threadId, labelIds: msg.labelIds, snippet: "", sizeEstimate: msg.raw.byteLength, historyId: String(msg.historyId), internalDate: String(Date.now()), raw: Buffer.from(msg.raw).toString("base64url") } };
@@ -155,11 +152,12 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
       "GET",
       /^\/gmail\/v1\/users\/([^/]+)\/messages$/,
       async (req, m) => {
-        if (!authorised(req)) return unauthorised();
+        const denied = refused(req, m[1]!);
+        if (denied) return denied;
         const fault = await faults.apply("list");
         if (fault) return fault;
         const label = req.url.searchParams.get("labelIds");
-        const all = [...box(m[1]!).messages.values()].filter((msg) => !label || msg.labelIds.includes(label)).reverse();
+        const all = [...box(who(req, m[1]!)).messages.values()].filter((msg) => !label || msg.labelIds.includes(label)).reverse();
         const max = Number(req.url.searchParams.get("maxResults") ?? 100);
         const offset = Number(req.url.searchParams.get("pageToken") ?? 0);
         const page = all.slice(offset, offset + max);
@@ -170,21 +168,23 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
       "GET",
       /^\/gmail\/v1\/users\/([^/]+)\/profile$/,
       async (req, m) => {
-        if (!authorised(req)) return unauthorised();
+        const denied = refused(req, m[1]!);
+        if (denied) return denied;
         const fault = await faults.apply("profile");
         if (fault) return fault;
-        const b = box(m[1]!);
-        return { status: 200, body: { emailAddress: decodeURIComponent(m[1]!), messagesTotal: b.messages.size, threadsTotal: b.messages.size, historyId: String(b.historyId) } };
+        const b = box(who(req, m[1]!));
+        return { status: 200, body: { emailAddress: decodeURIComponent(who(req, m[1]!)), messagesTotal: b.messages.size, threadsTotal: b.messages.size, historyId: String(b.historyId) } };
       },
     ],
     [
       "POST",
       /^\/gmail\/v1\/users\/([^/]+)\/watch$/,
       (req, m) => {
-        if (!authorised(req)) return unauthorised();
+        const denied = refused(req, m[1]!);
+        if (denied) return denied;
         const body = JSON.parse(req.body.toString() || "{}") as { topicName?: string };
         if (!body.topicName) return error(400, "Invalid topicName", "invalidArgument");
-        const b = box(m[1]!);
+        const b = box(who(req, m[1]!));
         b.watch = { topicName: body.topicName, expiration: Date.now() + 7 * 24 * 3600_000 };
         return { status: 200, body: { historyId: String(b.historyId), expiration: String(b.watch.expiration) } };
       },
@@ -193,8 +193,9 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
       "POST",
       /^\/gmail\/v1\/users\/([^/]+)\/stop$/,
       (req, m) => {
-        if (!authorised(req)) return unauthorised();
-        delete box(m[1]!).watch;
+        const denied = refused(req, m[1]!);
+        if (denied) return denied;
+        delete box(who(req, m[1]!)).watch;
         return { status: 204 };
       },
     ],
@@ -211,15 +212,18 @@ export async function startFakeGmail(port = 0): Promise<FakeGmail> {
     set pageSize(n: number) {
       state.pageSize = n;
     },
+    authorizationUrl: `${server.url}/o/oauth2/v2/auth`,
+    imapIntrospectionUrl: `${server.url}/imap/introspect`,
+    oauth,
     get tokenExpiresIn() {
-      return state.tokenExpiresIn;
+      return oauth.tokenExpiresIn;
     },
     set tokenExpiresIn(seconds: number) {
-      state.tokenExpiresIn = seconds;
+      oauth.tokenExpiresIn = seconds;
     },
-    tokenRequests: () => tokenRequests,
-    revokeTokens: () => tokens.clear(),
-    addClient: (c) => void clients.set(c.clientId, c),
+    tokenRequests: () => oauth.tokenRequests(),
+    revokeTokens: () => oauth.revokeTokens(),
+    addClient: (c) => oauth.addClient(c),
     addMessage(user, raw, labelIds) {
       const { ids, historyId } = add(user, [{ raw, ...(labelIds ? { labelIds } : {}) }]);
       return { id: ids[0]!, historyId };

@@ -1,5 +1,7 @@
-// A local Microsoft Graph + identity platform, speaking the documented wire format:
-//   POST /login/{tenant}/oauth2/v2.0/token                      client credentials → access token
+// A local Microsoft Graph + identity platform (dev/fakes/microsoft-identity.ts: admin consent,
+// client credentials with a secret or a client assertion, IMAP introspection), speaking the
+// documented wire format:
+//   GET  /v1.0/users/{mailbox}/mailFolders/inbox                the Inbox (what `providers check` reads)
 //   GET  /v1.0/users/{mailbox}/messages/{id}/$value             MIME (Prefer: IdType="ImmutableId" required)
 //   GET  /v1.0/users/{mailbox}/mailFolders/inbox/messages       recent ids (paged, @odata.nextLink)
 //   GET  /v1.0/users/{mailbox}/mailFolders/inbox/messages/delta  delta query: `changeType=created`,
@@ -10,11 +12,14 @@
 // plus controls to add messages, inject faults, and send change / lifecycle notifications.
 import { randomUUID } from "node:crypto";
 import { Faults, startFakeServer, type FakeRequest, type FakeResponse } from "./http-server.ts";
+import { createMicrosoftIdentity, type MicrosoftIdentityFake } from "./microsoft-identity.ts";
 
 export interface FakeGraphApp {
   azureTenantId: string;
   clientId: string;
-  clientSecret: string;
+  clientSecret?: string;
+  /** A PEM certificate the app may sign client assertions with. */
+  certificate?: string;
 }
 
 interface StoredMessage {
@@ -58,12 +63,19 @@ export interface FakeGraph {
   url: string;
   graphBaseUrl: string;
   loginBaseUrl: string;
+  /** Where Dovecot's oauth2 passdb asks whether an app-only token may log in to IMAP. */
+  imapIntrospectionUrl: string;
+  /** The identity platform: app registrations, admin consent, tokens. */
+  identity: MicrosoftIdentityFake;
+  /** Graph answers 403 ErrorAccessDenied for this mailbox (an application access policy excludes it). */
+  denyMailbox(mailbox: string, denied?: boolean): void;
   /** Keys: "token", `message:${id}`, "subscription" (renewals), "delta". */
   faults: Faults;
   tokenRequests(): number;
   /** Refuse every access token issued so far (as when an admin revokes the app's sessions). */
   revokeTokens(): void;
   subscriptions(): Subscription[];
+  /** Register the app (with this secret or certificate) and consent to it in its tenant. */
   addApp(app: FakeGraphApp): void;
   /** Deliver a message to a mailbox; returns its immutable id. */
   addMessage(mailbox: string, raw: Uint8Array | string, id?: string, receivedAt?: Date): string;
@@ -87,8 +99,7 @@ export interface FakeGraph {
 }
 
 export async function startFakeGraph(port = 0): Promise<FakeGraph> {
-  const apps = new Map<string, FakeGraphApp>();
-  const tokens = new Map<string, string>(); // token → app key
+  const denied = new Set<string>();
   const messages = new Map<string, Map<string, StoredMessage>>(); // mailbox → id → message
   let sequence = 0; // arrival order across mailboxes: delta sync states are positions in it
   let deltaGeneration = 0; // sync states of an older generation have expired
@@ -97,34 +108,23 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
   const delta = { maxPageSize: 1000 };
   const subscriptions = new Map<string, Subscription>();
   const faults = new Faults();
-  let tokenRequests = 0;
+  const identity = createMicrosoftIdentity(() => server.url, faults);
 
-  const authorised = (req: FakeRequest): boolean => {
-    const token = (req.headers.authorization ?? "").replace(/^Bearer /, "");
-    return tokens.has(token);
-  };
+  const authorised = (req: FakeRequest): boolean => identity.tokenFor(req, "graph") !== undefined;
   const error = (status: number, code: string, message: string): FakeResponse => ({ status, body: { error: { code, message, innerError: { "request-id": randomUUID(), date: new Date().toISOString() } } } });
   const mailboxOf = (resource: string) => /^\/?users\/([^/]+)\//i.exec(resource)?.[1];
 
   const server = await startFakeServer([
+    ...identity.routes,
     [
-      "POST",
-      /^\/login\/([^/]+)\/oauth2\/v2\.0\/token$/,
-      async (req, m) => {
-        tokenRequests++;
-        const fault = await faults.apply("token");
-        if (fault) return fault;
-        const form = new URLSearchParams(req.body.toString());
-        if (form.get("scope") !== "https://graph.microsoft.com/.default") {
-          return { status: 400, body: { error: "invalid_scope", error_description: "AADSTS1002012: The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier." } };
-        }
-        const app = apps.get(`${decodeURIComponent(m[1]!)}:${form.get("client_id")}`);
-        if (form.get("grant_type") !== "client_credentials" || !app || app.clientSecret !== form.get("client_secret")) {
-          return { status: 401, body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." } };
-        }
-        const token = `graph-${randomUUID()}`;
-        tokens.set(token, `${app.azureTenantId}:${app.clientId}`);
-        return { status: 200, body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: token } };
+      "GET",
+      /^\/v1\.0\/users\/([^/]+)\/mailFolders\/inbox$/,
+      (req, m) => {
+        if (!authorised(req)) return error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
+        const mailbox = decodeURIComponent(m[1]!).toLowerCase();
+        if (denied.has(mailbox)) return error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
+        const box = messages.get(mailbox);
+        return { status: 200, body: { id: `inbox-${mailbox}`, displayName: "Inbox", parentFolderId: "root", childFolderCount: 0, unreadItemCount: box?.size ?? 0, totalItemCount: box?.size ?? 0 } };
       },
     ],
     [
@@ -134,6 +134,7 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
         if (!authorised(req)) return error(401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
         if (!/IdType="ImmutableId"/.test(String(req.headers.prefer ?? ""))) return error(400, "ErrorInvalidIdMalformed", "Id is malformed (immutable ids require Prefer: IdType=\"ImmutableId\").");
         const mailbox = decodeURIComponent(m[1]!).toLowerCase();
+        if (denied.has(mailbox)) return error(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.");
         const id = decodeURIComponent(m[2]!);
         const fault = await faults.apply(`message:${id}`);
         if (fault) return fault;
@@ -261,10 +262,13 @@ export async function startFakeGraph(port = 0): Promise<FakeGraph> {
     graphBaseUrl: `${server.url}/v1.0`,
     loginBaseUrl: `${server.url}/login`,
     faults,
-    tokenRequests: () => tokenRequests,
-    revokeTokens: () => tokens.clear(),
+    imapIntrospectionUrl: `${server.url}/login/imap/introspect`,
+    identity,
+    denyMailbox: (mailbox, isDenied = true) => void (isDenied ? denied.add(mailbox.toLowerCase()) : denied.delete(mailbox.toLowerCase())),
+    tokenRequests: () => identity.tokenRequests(),
+    revokeTokens: () => identity.revokeTokens(),
     subscriptions: () => [...subscriptions.values()],
-    addApp: (app) => void apps.set(`${app.azureTenantId}:${app.clientId}`, app),
+    addApp: (app) => identity.addApp(app),
     addMessage(mailbox, raw, id = `AAkALgAAAAAAHYQDEapmEc2byACqAC-EWg0A${randomUUID().replace(/-/g, "")}`, receivedAt = new Date()) {
       const box = messages.get(mailbox.toLowerCase()) ?? new Map<string, StoredMessage>();
       box.set(id, { raw: typeof raw === "string" ? new TextEncoder().encode(raw) : raw, seq: ++sequence, receivedAt });

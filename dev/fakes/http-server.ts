@@ -16,13 +16,14 @@ export type FakeResponse = {
   stallBodyMs?: number;
 };
 export type Handler = (req: FakeRequest, match: RegExpExecArray) => FakeResponse | Promise<FakeResponse>;
+export type Route = [method: string, path: RegExp, handler: Handler];
 
 export interface FakeServer {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startFakeServer(routes: [method: string, path: RegExp, handler: Handler][], port = 0): Promise<FakeServer> {
+export async function startFakeServer(routes: Route[], port = 0): Promise<FakeServer> {
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -121,5 +122,31 @@ export class Faults {
       fault.times--;
     }
     return fault.stallBodyMs;
+  }
+}
+
+/** A small HTML page, as identity providers answer a browser. */
+export const htmlPage = (status: number, title: string, text: string): FakeResponse => ({
+  status,
+  headers: { "content-type": "text/html; charset=utf-8" },
+  body: `<!doctype html><title>${title}</title><h1>${title}</h1><p>${text.replace(/[<>&]/g, "")}</p>`,
+});
+
+export const redirect = (location: string): FakeResponse => ({ status: 302, headers: { location } });
+
+/** The redirect URI with these query parameters added. */
+export function withQuery(uri: string, params: Record<string, string>): string {
+  const url = new URL(uri);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+/** http://127.0.0.1, http://[::1] or http://localhost, any port: an installed app's loopback redirect. */
+export function isLoopbackRedirect(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return url.protocol === "http:" && ["127.0.0.1", "[::1]", "localhost"].includes(url.hostname);
+  } catch {
+    return false;
   }
 }

@@ -43,6 +43,7 @@ export function registerDev(program: Command): void {
           `  Redis                ${urls.redis}`,
           `  provider sandbox     Graph ${urls.sandbox.graph}, Gmail ${urls.sandbox.gmail}, JWKS ${urls.sandbox.jwks}${urls.sandbox.imap ? `, IMAP ${urls.sandbox.imap}` : " (no Dovecot: IMAP demo off)"}`,
           `  development secrets  INLET_ADMIN_TOKEN=${secrets.adminToken}  IMAP_WEBHOOK_SECRET=${secrets.imapWebhookSecret}`,
+          `  stored credentials   sealed with ${process.env.INLET_SECRETS_KEY ? "INLET_SECRETS_KEY" : "the development key in .inlet/secrets-key (this stack only)"}`,
           "Try it: npx inlet demo      Stop: Ctrl-C",
           "",
         ].join("\n"),
@@ -80,6 +81,10 @@ export function registerDev(program: Command): void {
         const body = (await response.json()) as DemoReport | { error: string };
         if ("error" in body) throw new CliError(`demo failed: ${body.error}`);
         if (o.json) return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+        if (body.connections.length) {
+          process.stdout.write("\nMailboxes connected:\n");
+          printTable(body.connections.map((c) => ({ provider: c.provider, how: c.how })));
+        }
         process.stdout.write("\nNotifications sent (HTTP status from the edge; 0 = IMAP, picked up by the listener's IDLE):\n");
         printTable(body.notifications.map((n) => ({ provider: n.provider, status: n.status })));
         process.stdout.write("\nTickets created:\n");

@@ -5,6 +5,7 @@ import { registerDlq } from "./dlq.ts";
 import { registerParse } from "./parse.ts";
 import { registerProviders } from "./providers.ts";
 import { registerQueue } from "./queue.ts";
+import { registerSecrets } from "./secrets.ts";
 
 export function registerCommands(program: Command): void {
   registerConsumer(program);
@@ -13,4 +14,5 @@ export function registerCommands(program: Command): void {
   registerDlq(program);
   registerParse(program);
   registerProviders(program);
+  registerSecrets(program);
 }

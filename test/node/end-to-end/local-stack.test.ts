@@ -82,8 +82,10 @@ describe("local stack", () => {
 
       const demo = await inlet(["demo", "--json"], env, 120_000);
       expect(demo.stderr).toBe("");
-      const report = JSON.parse(demo.stdout) as { tickets: { subject: string; replies: number; notes: number; attachments: string[] }[]; messages: { provider: string; outcome: string }[]; notifications: { provider: string; status: number }[]; queue: { ready: number; dlq: number } };
+      const report = JSON.parse(demo.stdout) as { connections: { provider: string; how: string }[]; tickets: { subject: string; replies: number; notes: number; attachments: string[] }[]; messages: { provider: string; outcome: string }[]; notifications: { provider: string; status: number }[]; queue: { ready: number; dlq: number } };
       expect(report.notifications.filter((n) => n.provider !== "imap").every((n) => n.status === 202)).toBe(true);
+      // Connected through the consent flows, not with credentials pasted in.
+      expect(report.connections.map((c) => c.how)).toEqual(expect.arrayContaining([expect.stringMatching(/^admin consent: tenant sandbox-tenant granted the app/), expect.stringMatching(/^installed-app consent \(PKCE, loopback redirect\)/)]));
       const vpn = report.tickets.find((t) => t.subject.startsWith("VPN drops every hour"));
       expect(vpn).toMatchObject({ replies: 1, notes: 1, attachments: ["vpn-client.log"] });
       const outcomes = report.messages.map((m) => `${m.provider}:${m.outcome}`).sort();
