@@ -14,6 +14,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: true,
+          // Consumers started by tests (in process or as children) serve HTTP only where a test asks.
+          env: { INLET_HTTP_PORT: "0" },
         },
       },
       "test/worker*/vitest.config.ts",

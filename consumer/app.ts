@@ -19,6 +19,8 @@ import type { PointerQueue } from "../src/queue/queue.ts";
 import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
 import { secretsStatus } from "./store/sealing.ts";
+import { createHttpApp } from "./http/app.ts";
+import { startHttpServer, type HttpServer } from "./http/server.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -28,6 +30,8 @@ export interface ConsumerApp {
   mailboxes: Mailboxes;
   queue: PointerQueue;
   providerContext: ProviderContext;
+  /** The HTTP server, when INLET_HTTP_PORT is not 0. */
+  http: HttpServer | undefined;
   stop(): Promise<void>;
 }
 
@@ -80,7 +84,19 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     });
     await listener.start();
   }
-  log.info({ event: "inbound_email_consumer_started", transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener }, "consumer started");
+  const http = config.http
+    ? await startHttpServer(
+        createHttpApp({
+          readiness: [
+            { name: "redis", check: () => connection.queue.stats() },
+            { name: "database", check: () => db.query("SELECT 1") },
+          ],
+          log,
+        }),
+        config.http,
+      )
+    : undefined;
+  log.info({ event: "inbound_email_consumer_started", transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
 
   return {
     consumer,
@@ -90,7 +106,9 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     mailboxes,
     queue: connection.queue,
     providerContext,
+    http,
     async stop() {
+      await http?.close();
       await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
       await consumer.stop();

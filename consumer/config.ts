@@ -75,6 +75,17 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   imapListener: { ingressUrl: string; webhookSecret: string; leaseTtlMs: number } | undefined;
   /** Credentials stored as `env:NAME` are read from here when a mailbox row is used. */
   secretsEnv: Env;
+  /** The consumer's HTTP server (health, metrics, read API, console); undefined when INLET_HTTP_PORT=0. */
+  http: HttpConfig | undefined;
+  /** INLET_ADMIN_TOKEN: signs operators in to the console and the admin endpoints (undefined: none). */
+  adminToken: string | undefined;
+}
+
+export const DEFAULT_HTTP_PORT = 8080;
+
+export interface HttpConfig {
+  port: number;
+  host: string;
 }
 
 export function redisTarget(env: Env): RedisTarget {
@@ -131,5 +142,13 @@ export function consumerConfig(env: Env): ConsumerConfig {
     ingressUrl,
     imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret, leaseTtlMs: positiveInteger(env, "INLET_IMAP_LEASE_TTL_MS", DEFAULT_IMAP_LEASE_TTL_MS) } : undefined,
     secretsEnv: env,
+    http: httpConfig(env),
+    adminToken: text(env, "INLET_ADMIN_TOKEN"),
   };
+}
+
+export function httpConfig(env: Env): HttpConfig | undefined {
+  const port = wholeNumber(env, "INLET_HTTP_PORT", DEFAULT_HTTP_PORT);
+  if (port > 65535) throw new Error(`INLET_HTTP_PORT must be a port number (0 turns the server off), not ${port}`);
+  return port === 0 ? undefined : { port, host: text(env, "INLET_HTTP_HOST", "0.0.0.0") };
 }

@@ -2,11 +2,11 @@
 // temp directory, listening on a free loopback port. Real IMAP: UIDPLUS, IDLE, UIDVALIDITY.
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { answers, waitUntil } from "./processes.ts";
+import { freePort } from "./free-port.ts";
 
 const run = promisify(execFile);
 
@@ -29,16 +29,6 @@ export interface Dovecot {
   halt(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /** Whether Dovecot's server and admin tool are on PATH. */

@@ -135,6 +135,7 @@ export async function startStack(o: StackOptions, cleanup: Cleanup): Promise<Cha
     INGRESS_URL: ingressUrl,
     IMAP_WEBHOOK_SECRET: SECRETS.imap,
     INLET_CONCURRENCY: "8",
+    INLET_HTTP_PORT: "0",
     LOG_LEVEL: "info",
     ...o.consumerEnv,
   };

@@ -85,6 +85,7 @@ export async function startChain(options: { env?: Record<string, string>; log: L
       GOOGLE_OAUTH_TOKEN_URL: gmail.tokenUrl,
       INGRESS_URL: workerUrl,
       IMAP_WEBHOOK_SECRET: CHAIN.imapSecret,
+      INLET_HTTP_PORT: "0",
       ...options.env,
     }),
     options.log,

@@ -17,6 +17,7 @@ import { openPostgres } from "../../../consumer/store/postgres.ts";
 import { migrate } from "../../../consumer/store/migrations.ts";
 import { testQueue, type TestQueue } from "../../support/queues.ts";
 import { until } from "../../support/until.ts";
+import { freePort } from "../../../dev/free-port.ts";
 
 let graph: FakeGraph;
 let gmail: FakeGmail;
@@ -42,6 +43,8 @@ beforeAll(async () => {
       GOOGLE_OAUTH_TOKEN_URL: gmail.tokenUrl,
       INLET_IMAP_LISTENER: "0",
       INLET_CONCURRENCY: "4",
+      INLET_HTTP_HOST: "127.0.0.1",
+      INLET_HTTP_PORT: String(await freePort()),
     }),
     logs.log,
   );
@@ -94,5 +97,17 @@ describe("consumer end to end", () => {
     await until(async () => logs.events("inbound_email_queue_skip").length === 1, 20_000, lastLogs);
     expect(logs.events("inbound_email_queue_skip")[0]).toMatchObject({ reason: "source_unavailable:microsoft_message_not_found", provider: "microsoft" });
     await db.close();
+  });
+
+  it("serves /healthz, and /readyz answers 200 while Redis and the database answer and 503 naming the one that does not", async () => {
+    const base = app.http!.url;
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${base}/healthz`);
+    expect([health.status, await health.json()]).toEqual([200, { status: "ok" }]);
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: "ready", checks: { redis: "ok", database: "ok" } }]);
+    const unknown = await fetch(`${base}/nothing-here`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: { code: "not_found" } });
   });
 });

@@ -1,0 +1,20 @@
+// The routes the consumer's HTTP server serves, composed from one module per concern.
+import { Hono } from "hono";
+import { healthRoutes, type ReadinessCheck } from "./health.ts";
+import type { Logger } from "../runtime/log.ts";
+
+export interface HttpAppParts {
+  readiness: readonly ReadinessCheck[];
+  log: Logger;
+}
+
+export function createHttpApp(parts: HttpAppParts): Hono {
+  const app = new Hono();
+  app.route("/", healthRoutes(parts.readiness));
+  app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((error, c) => {
+    parts.log.error({ event: "inbound_email_http_error", method: c.req.method, path: c.req.path, err: error }, "an HTTP request failed");
+    return c.json({ error: { code: "internal_error", message: "the request failed on the server; the consumer's log has the details" } }, 500);
+  });
+  return app;
+}
