@@ -3,6 +3,8 @@
 import { positiveInteger, positiveNumber, text, type Env } from "./env.ts";
 
 export interface QueueKeys {
+  /** The arrivals list: enqueue and the edge's ingest write here, and each claim first sorts
+   * what waits here into the tenants' lanes (jobs from before tenant lanes wait here too). */
   ready: string;
   processing: string;
   inflight: string;
@@ -21,6 +23,16 @@ export interface QueueKeys {
   gmailCursor: string;
   /** Ingress counters (hash). */
   counters: string;
+  /** Prefix of the per-tenant ready lists (lane prefix + tenantId). */
+  lanes: string;
+  /** Tenants with jobs in their lane, in the order they are served (list). */
+  rotation: string;
+  /** Tenants with jobs in their lane held back at their max-inflight (set). */
+  capped: string;
+  /** Jobs in flight per tenant (hash: tenantId → count). */
+  tenantInflight: string;
+  /** Per-tenant claim settings (hash: tenantId → {"weight", "maxInflight"} JSON). */
+  tenantConfig: string;
 }
 
 export interface QueueSettings {
@@ -52,6 +64,11 @@ export function queueKeys(prefix: string = DEFAULT_PREFIX, env: Env = {}): Queue
     registry: `${prefix}registry`,
     gmailCursor: `${prefix}gmail-cursor`,
     counters: `${prefix}counters`,
+    lanes: `${prefix}lane:`,
+    rotation: `${prefix}tenants:rotation`,
+    capped: `${prefix}tenants:capped`,
+    tenantInflight: `${prefix}tenants:inflight`,
+    tenantConfig: `${prefix}tenants:config`,
   };
 }
 

@@ -1,7 +1,8 @@
 // The pointer queue: typed transitions over the Lua scripts in ./lua, one script call each.
-// Guarantees (each has a test in test/node/queue): atomic transitions, FIFO claims, fenced
-// ack/fail/renew, leases renewed by heartbeat, nothing lost or stuck at any crash point,
-// dead letters that keep everything, and a wake marker instead of polling.
+// Guarantees (each has a test in test/node/queue): atomic transitions, tenants served in turn
+// and FIFO within a tenant, fenced ack/fail/renew, leases renewed by heartbeat, nothing lost or
+// stuck at any crash point, dead letters that keep everything, and a wake marker instead of
+// polling.
 import * as z from "zod/mini";
 import type { QueueSettings } from "./config.ts";
 import { isWellFormed, JOB_SCHEMA_VERSION, MAX_HISTORY_ID, parseJob, type Job, type NewJob } from "./job.ts";
@@ -41,6 +42,33 @@ export interface ReclaimResult {
   promoted: number;
   jobIds: string[];
 }
+
+/** One tenant's claim settings: `weight` jobs per turn (default 1), at most `maxInflight` in flight. */
+export interface TenantSettings {
+  weight?: number;
+  maxInflight?: number;
+}
+
+export interface TenantStats {
+  tenantId: string;
+  ready: number;
+  oldestReadyAgeMs: number | undefined;
+  inflight: number;
+  /** Held back at its max-inflight right now. */
+  capped: boolean;
+  settings: TenantSettings;
+}
+
+export const MAX_TENANT_WEIGHT = 1000;
+
+const tenantSettingsSchema = z.object({
+  weight: z.optional(z.int().check(z.minimum(1), z.maximum(MAX_TENANT_WEIGHT))),
+  maxInflight: z.optional(z.int().check(z.minimum(1), z.maximum(1_000_000))),
+});
+
+/** How many arrivals one claim sorts into tenant lanes at most (a burst beyond it is sorted by
+ * the next claims; each claim round trip takes a few milliseconds at most at this size). */
+export const ROUTE_LIMIT = 20_000;
 
 export interface QueueStats {
   now: number;
@@ -211,8 +239,8 @@ export class PointerQueue {
     const reply = list(
       await this.#client.run(
         acks.length > 0 ? scripts.ackClaim : scripts.claim,
-        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.dlq, keys.delayed, keys.wake],
-        [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100, ...pairs(acks)],
+        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.dlq, keys.delayed, keys.wake, keys.rotation, keys.capped, keys.tenantInflight, keys.tenantConfig],
+        [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100, keys.lanes, ROUTE_LIMIT, ...pairs(acks)],
       ),
     );
     // ack-claim puts the ack results first: { count, r1..rN, then claim's reply }.
@@ -239,14 +267,14 @@ export class PointerQueue {
   async ack(leases: readonly Lease[]): Promise<boolean[]> {
     if (leases.length === 0) return [];
     const { keys } = this;
-    const reply = list(await this.#client.run(scripts.ack, [keys.inflight, keys.processing, keys.lease], pairs(leases)));
+    const reply = list(await this.#client.run(scripts.ack, [keys.inflight, keys.processing, keys.lease, keys.tenantInflight, keys.capped, keys.rotation, keys.wake], pairs(leases)));
     return reply.map((r) => num(r) === 1);
   }
 
   async fail(lease: Lease, failure: { error: string; permanent?: boolean; retryAfterMs?: number }): Promise<FailResult> {
     const { keys, settings } = this;
     const reply = list(
-      await this.#client.run(scripts.fail, [keys.inflight, keys.processing, keys.lease, keys.delayed, keys.dlq, keys.wake], [
+      await this.#client.run(scripts.fail, [keys.inflight, keys.processing, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.tenantInflight, keys.capped, keys.rotation], [
         lease.jobId,
         lease.token,
         failure.error.slice(0, MAX_ERROR_LENGTH),
@@ -271,11 +299,14 @@ export class PointerQueue {
     return { leaseUntil: num(reply[0]), renewed: reply.slice(1).map((r) => num(r) === 1) };
   }
 
-  /** Give jobs back without counting an attempt (graceful shutdown). */
+  /** Give jobs back without counting an attempt (graceful shutdown): each to the front of its
+   * tenant's lane, in the order given. */
   async release(leases: readonly Lease[]): Promise<boolean[]> {
     if (leases.length === 0) return [];
     const { keys } = this;
-    const reply = list(await this.#client.run(scripts.release, [keys.inflight, keys.processing, keys.lease, keys.ready, keys.wake], pairs(leases)));
+    const reply = list(
+      await this.#client.run(scripts.release, [keys.inflight, keys.processing, keys.lease, keys.rotation, keys.wake, keys.tenantInflight, keys.capped], [keys.lanes, ...pairs(leases)]),
+    );
     return reply.map((r) => num(r) === 1);
   }
 
@@ -284,7 +315,7 @@ export class PointerQueue {
     const reply = list(
       await this.#client.run(
         scripts.reclaim,
-        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.dedupe],
+        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.dedupe, keys.rotation, keys.capped, keys.tenantInflight],
         [this.settings.maxAttempts, limit],
       ),
     );
@@ -306,7 +337,7 @@ export class PointerQueue {
 
   async stats(): Promise<QueueStats> {
     const { keys } = this;
-    const r = list(await this.#client.run(scripts.stats, [keys.ready, keys.processing, keys.inflight, keys.delayed, keys.dlq], []));
+    const r = list(await this.#client.run(scripts.stats, [keys.ready, keys.processing, keys.inflight, keys.delayed, keys.dlq, keys.rotation, keys.capped], [keys.lanes]));
     const now = num(r[0]);
     const oldest = optionalTime(num(r[6]));
     return {
@@ -319,6 +350,54 @@ export class PointerQueue {
       oldestReadyAgeMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
       nextRetryAt: optionalTime(num(r[7])),
     };
+  }
+
+  /** Each tenant's backlog, oldest ready job, jobs in flight and settings, by backlog (largest
+   * first). Sorts waiting arrivals into their lanes first, as a claim would. */
+  async tenantStats(): Promise<{ now: number; unsorted: number; tenants: TenantStats[] }> {
+    const { keys } = this;
+    const r = list(await this.#client.run(scripts.tenantStats, [keys.ready, keys.rotation, keys.capped, keys.tenantInflight, keys.tenantConfig], [keys.lanes, ROUTE_LIMIT]));
+    const now = num(r[0]);
+    const tenants: TenantStats[] = [];
+    for (let i = 2; i + 5 < r.length; i += 6) {
+      const oldest = optionalTime(num(r[i + 2]));
+      tenants.push({
+        tenantId: str(r[i]),
+        ready: num(r[i + 1]),
+        oldestReadyAgeMs: oldest === undefined ? undefined : Math.max(0, now - oldest),
+        inflight: num(r[i + 3]),
+        capped: num(r[i + 4]) === 1,
+        settings: parseTenantSettings(str(r[i + 5])),
+      });
+    }
+    tenants.sort((a, b) => b.ready - a.ready || b.inflight - a.inflight || a.tenantId.localeCompare(b.tenantId));
+    return { now, unsorted: num(r[1]), tenants };
+  }
+
+  /** Set a tenant's claim settings (replacing earlier ones); throws a TypeError on bad values. */
+  async setTenant(tenantId: string, settings: TenantSettings): Promise<void> {
+    const parsed = tenantSettingsSchema.safeParse(settings);
+    if (!parsed.success) throw new TypeError(`queue: invalid tenant settings: weight is a whole number 1–${MAX_TENANT_WEIGHT}, maxInflight a whole number ≥ 1`);
+    if (tenantId === "" || !validKey(tenantId)) throw new TypeError("queue: invalid tenant id");
+    const value: TenantSettings = {};
+    if (parsed.data.weight !== undefined) value.weight = parsed.data.weight;
+    if (parsed.data.maxInflight !== undefined) value.maxInflight = parsed.data.maxInflight;
+    const { keys } = this;
+    await this.#client.run(scripts.tenantSet, [keys.tenantConfig, keys.capped, keys.rotation, keys.wake], [tenantId, JSON.stringify(value)]);
+  }
+
+  /** Back to the defaults (weight 1, no cap); false when the tenant had no settings. */
+  async clearTenant(tenantId: string): Promise<boolean> {
+    const { keys } = this;
+    return num(await this.#client.run(scripts.tenantSet, [keys.tenantConfig, keys.capped, keys.rotation, keys.wake], [tenantId, ""])) === 1;
+  }
+
+  /** Every tenant that has settings. */
+  async tenants(): Promise<{ tenantId: string; settings: TenantSettings }[]> {
+    const reply = list(await this.#client.run(scripts.tenantList, [this.keys.tenantConfig], []));
+    const out: { tenantId: string; settings: TenantSettings }[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) out.push({ tenantId: str(reply[i]), settings: parseTenantSettings(str(reply[i + 1])) });
+    return out.sort((a, b) => a.tenantId.localeCompare(b.tenantId));
   }
 
   /** Write a provider registry entry for the edge (see registry.ts), replacing `replaces` if given. */
@@ -354,6 +433,16 @@ export class PointerQueue {
 
   async purgeDeadLetters(id: string | "*", scanLimit = 100_000): Promise<number> {
     return num(await this.#client.run(scripts.dlqPurge, [this.keys.dlq], [id, scanLimit]));
+  }
+}
+
+function parseTenantSettings(raw: string): TenantSettings {
+  if (raw === "") return {};
+  try {
+    const parsed = tenantSettingsSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
   }
 }
 

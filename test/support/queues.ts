@@ -63,6 +63,15 @@ export const uidOf = (claim: Claim) => (claim.job.provider === "imap" ? claim.jo
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Every job waiting to be claimed, raw: the arrivals list, then each tenant's lane (front, the
+ * next to be claimed, first). */
+export async function readyRaws(q: TestQueue): Promise<string[]> {
+  const { keys } = q.settings;
+  const raws = (await q.redis.lrange(keys.ready, 0, -1)).reverse();
+  for (const lane of (await q.redis.keys(`${keys.lanes}*`)).sort()) raws.push(...(await q.redis.lrange(lane, 0, -1)).reverse());
+  return raws;
+}
+
 /** Where a job is right now; an invariant check wants exactly one place (or none once acked). */
 export async function locate(q: TestQueue, jobId: string): Promise<string[]> {
   const { keys } = q.settings;
@@ -77,7 +86,7 @@ export async function locate(q: TestQueue, jobId: string): Promise<string[]> {
         return false;
       }
     });
-  if (has(await q.redis.lrange(keys.ready, 0, -1))) places.push("ready");
+  if (has(await readyRaws(q))) places.push("ready");
   if (has(await q.redis.zrange(keys.delayed, "0", "-1"))) places.push("delayed");
   const inProcessing = has(await q.redis.lrange(keys.processing, 0, -1));
   const lease = await q.redis.zscore(keys.lease, jobId);

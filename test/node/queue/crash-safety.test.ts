@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { PointerQueue } from "../../../src/queue/queue.ts";
 import { scripts } from "../../../src/queue/scripts.generated.ts";
-import { imapJob, locate, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
+import { imapJob, locate, readyRaws, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
 
 const TTL = 100;
 
@@ -79,10 +79,10 @@ describe.each(transports)("crash safety over %s", (transport) => {
     const id = await oneJob(q.queue);
     const claim = (await q.queue.claim()).claims[0]!;
     const { keys } = q.settings;
-    const call = q.redis.eval(scripts.release.source, 5, keys.inflight, keys.processing, keys.lease, keys.ready, keys.wake, claim.jobId, claim.token, "dangling-job-id");
+    const call = q.redis.eval(scripts.release.source, 7, keys.inflight, keys.processing, keys.lease, keys.rotation, keys.wake, keys.tenantInflight, keys.capped, keys.lanes, claim.jobId, claim.token, "dangling-job-id");
     await expect(call).rejects.toThrow(/pairs/);
     await expectOnePlace(id, "processing");
-    expect(await q.redis.llen(keys.ready)).toBe(0);
+    expect(await readyRaws(q)).toHaveLength(0);
   });
 
   it("a processing entry without lease or inflight record (written by hand) is repaired", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { imapJob, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
+import { imapJob, readyRaws, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
 
 describe.each(transports)("FIFO over %s", (transport) => {
   let q: TestQueue;
@@ -66,7 +66,7 @@ describe.each(transports)("FIFO over %s", (transport) => {
     const { jobs } = await q.queue.enqueue([1, 2].map((uid) => ({ job: imapJob(uid) })));
     const [a, b] = (await q.queue.claim({ count: 2 })).claims;
     expect(await q.queue.release([a!, b!, a!])).toEqual([true, true, false]);
-    expect(await q.redis.llen(q.settings.keys.ready)).toBe(2);
+    expect(await readyRaws(q)).toHaveLength(2);
     expect((await q.queue.claim({ count: 3 })).claims.map((c) => c.jobId)).toEqual(jobs.map((j) => j.jobId));
   });
 

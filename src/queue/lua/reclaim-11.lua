@@ -5,10 +5,16 @@
   2. repairs what no lease covers: inflight records without a lease, and processing entries
      without an inflight record (written by hand, or left by a bug) are treated the same way;
   3. promotes delayed retries that are due;
-  4. forgets expired dedupe keys.
+  4. forgets expired dedupe keys;
+  5. recounts each tenant's jobs in flight from the inflight records (so a count can never drift:
+     jobs claimed before tenant lanes, or by an older consumer, are counted too) and returns the
+     capped tenants to the rotation, where claim parks again those still at their cap.
+  Jobs go back to the ready list (the arrivals), so they join the end of their tenant's lane at
+  the next claim.
 
   KEYS[1] ready list   KEYS[2] processing list   KEYS[3] inflight hash   KEYS[4] lease zset
   KEYS[5] delayed zset KEYS[6] dlq list          KEYS[7] wake marker     KEYS[8] dedupe zset
+  KEYS[9] tenant rotation list   KEYS[10] capped tenants set   KEYS[11] tenant inflight hash
   ARGV[1] max attempts   ARGV[2] most jobs to move per step
 
   Returns { now, requeued, deadLettered, repaired, promoted, movedIds... } where movedIds are
@@ -18,6 +24,7 @@
 -- @include inflight
 -- @include dead-letter
 -- @include requeue-expired
+-- @include tenant
 
 local max_attempts = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -87,7 +94,31 @@ end
 -- 4. dedupe keys past their TTL
 redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
 
-if requeued + promoted > 0 then redis.call('ZADD', KEYS[7], 0, 'ready') end
+-- 5. tenants' jobs in flight, counted again; capped tenants back in the rotation
+if redis.call('HLEN', KEYS[3]) <= limit then
+  local records = redis.call('HGETALL', KEYS[3])
+  local raws = {}
+  for i = 2, #records, 2 do
+    local entry = parse_inflight(records[i])
+    if entry then raws[#raws + 1] = entry.raw end
+  end
+  local groups, order = by_tenant(raws)
+  local counts = {}
+  for _, t in ipairs(order) do
+    counts[#counts + 1] = t
+    counts[#counts + 1] = #groups[t]
+  end
+  redis.call('DEL', KEYS[11])
+  push_all('HSET', KEYS[11], counts)
+end
+local capped = redis.call('SMEMBERS', KEYS[10])
+local woke = #capped > 0
+if woke then
+  redis.call('DEL', KEYS[10])
+  push_all('RPUSH', KEYS[9], capped)
+end
+
+if requeued + promoted > 0 or woke then redis.call('ZADD', KEYS[7], 0, 'ready') end
 local out = { now, requeued, dead, repaired, promoted }
 for _, id in ipairs(moved) do out[#out + 1] = id end
 return out

@@ -1,10 +1,12 @@
 --[[
   fail: the delivery failed. Retry later through the delayed set (exponential backoff with
   jitter, never sooner than the provider's Retry-After), or dead-letter when the job has had
-  max attempts or the failure is permanent. Fenced like ack.
+  max attempts or the failure is permanent. Fenced like ack. A retry that comes due joins the
+  end of its tenant's lane (claim promotes it).
 
   KEYS[1] inflight hash   KEYS[2] processing list   KEYS[3] lease zset
   KEYS[4] delayed zset    KEYS[5] dlq list          KEYS[6] wake marker zset
+  KEYS[7] tenant inflight hash   KEYS[8] capped tenants set   KEYS[9] tenant rotation list
   ARGV[1] jobId  ARGV[2] token  ARGV[3] error (short, no email content)
   ARGV[4] 'retry' or 'dead'  ARGV[5] max attempts  ARGV[6] backoff base ms  ARGV[7] backoff max ms
   ARGV[8] jitter in [0,1] (from the client: script randomness is not to be relied on)
@@ -15,12 +17,14 @@
 -- @include now
 -- @include inflight
 -- @include dead-letter
+-- @include tenant
 
 local entry = held(KEYS[1], ARGV[1], ARGV[2])
 if not entry then return { 'stale' } end
 
 local now = now_ms()
 forget_inflight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], entry)
+free_slots({ KEYS[7], KEYS[8], KEYS[9], KEYS[6] }, { entry.raw })
 
 local job = decode_job(entry.raw)
 job.attempt = entry.delivery
