@@ -31,6 +31,8 @@ export interface QueueKeys {
   capped: string;
   /** Jobs in flight per tenant (hash: tenantId → count). */
   tenantInflight: string;
+  /** The turn the last claim cut short (string: "jobs still owed|tenantId"). */
+  turn: string;
   /** Per-tenant claim settings (hash: tenantId → {"weight", "maxInflight"} JSON). */
   tenantConfig: string;
 }
@@ -69,6 +71,7 @@ export function queueKeys(prefix: string = DEFAULT_PREFIX, env: Env = {}): Queue
     capped: `${prefix}tenants:capped`,
     tenantInflight: `${prefix}tenants:inflight`,
     tenantConfig: `${prefix}tenants:config`,
+    turn: `${prefix}tenants:turn`,
   };
 }
 

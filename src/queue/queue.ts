@@ -239,7 +239,7 @@ export class PointerQueue {
     const reply = list(
       await this.#client.run(
         acks.length > 0 ? scripts.ackClaim : scripts.claim,
-        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.dlq, keys.delayed, keys.wake, keys.rotation, keys.capped, keys.tenantInflight, keys.tenantConfig],
+        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.dlq, keys.delayed, keys.wake, keys.rotation, keys.capped, keys.tenantInflight, keys.tenantConfig, keys.turn],
         [options.count ?? 1, token, this.settings.claimTtlMs, options.woken ? "1" : "0", options.promoteLimit ?? 100, keys.lanes, ROUTE_LIMIT, ...pairs(acks)],
       ),
     );

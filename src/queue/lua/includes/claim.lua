@@ -3,13 +3,15 @@
 -- writes) and the due retries join the end of their tenants' lanes; then tenants are taken from
 -- the front of the rotation one at a time, each giving up to its weight in jobs (all that is
 -- still wanted when no other tenant waits, and never more than its max-inflight allows), and
--- go to the back of the rotation while their lane holds more. A tenant at its cap is parked in
+-- go to the back of the rotation while their lane holds more. A turn the batch cut short goes
+-- on in the next claim (the tenant stays at the front, the jobs it is still owed kept in the
+-- turn key), so weights hold for any batch size. A tenant at its cap is parked in
 -- the capped set until one of its jobs leaves flight. Each job claimed moves from its lane to
 -- the processing list and gets an inflight record (fencing token, delivery number) and a lease,
 -- atomically.
 --
 -- `k` holds the keys ready (arrivals), processing, inflight, lease, dlq, delayed, wake,
--- rotation, capped, tenant inflight, tenant config (in that order); `a` holds count, token
+-- rotation, capped, tenant inflight, tenant config, turn (in that order); `a` holds count, token
 -- prefix, lease TTL ms, woken ('1' when the caller was woken by the marker: pass the wake on if
 -- work remains), how many due delayed jobs to promote, the lane key prefix and how many
 -- arrivals to sort into lanes at most.
@@ -54,6 +56,15 @@ local function claim_jobs(k, a, out)
     return c
   end
 
+  -- The turn a batch cut short: "jobs still owed|tenant".
+  local turn = redis.call('GET', k[12])
+  local owed, owed_to
+  if turn then
+    local n, t = string.match(turn, '^(%d+)|(.*)$')
+    owed, owed_to = tonumber(n), t
+  end
+  local next_turn
+
   local leases = {}
   local claimed, pops = 0, 0
   local waiting = redis.call('LLEN', k[8])
@@ -71,9 +82,14 @@ local function claim_jobs(k, a, out)
     if room <= 0 then
       redis.call('SADD', k[9], t)
     else
+      local quantum = c.weight
+      if owed_to == t then
+        quantum = math.min(quantum, math.max(1, owed))
+        owed_to = nil
+      end
       -- Alone in the rotation, a tenant takes all that is wanted: no one is waiting for a turn.
       local take = room
-      if waiting > 0 then take = math.min(take, c.weight) end
+      if waiting > 0 then take = math.min(take, quantum) end
       local newest_first
       if take == 1 then
         local raw = redis.call('LMOVE', lane, k[2], 'RIGHT', 'LEFT')
@@ -118,12 +134,21 @@ local function claim_jobs(k, a, out)
       if redis.call('LLEN', lane) > 0 then
         if c.cap and used[t] >= c.cap then
           redis.call('SADD', k[9], t)
+        elseif waiting > 0 and claimed >= count and #newest_first < quantum then
+          redis.call('LPUSH', k[8], t)
+          waiting = waiting + 1
+          next_turn = (quantum - #newest_first) .. '|' .. t
         else
           redis.call('RPUSH', k[8], t)
           waiting = waiting + 1
         end
       end
     end
+  end
+  if next_turn then
+    redis.call('SET', k[12], next_turn)
+  elseif turn then
+    redis.call('DEL', k[12])
   end
   push_all('ZADD', k[4], leases)
   for _, t in ipairs(claimed_order) do redis.call('HINCRBY', k[10], t, claimed_by[t]) end

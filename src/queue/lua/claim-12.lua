@@ -9,6 +9,7 @@
   KEYS[4] lease zset   KEYS[5] dlq list   KEYS[6] delayed zset   KEYS[7] wake marker zset
   KEYS[8] tenant rotation list    KEYS[9] capped tenants set
   KEYS[10] tenant inflight hash (tenant → jobs in flight)   KEYS[11] tenant config hash
+  KEYS[12] turn (the jobs a tenant is still owed from a turn the last batch cut short)
   ARGV[1] count        ARGV[2] token prefix (unique per call)   ARGV[3] lease TTL ms
   ARGV[4] '1' when the caller was woken by the marker (then pass the wake on if work remains)
   ARGV[5] how many due delayed jobs to promote   ARGV[6] lane key prefix

@@ -5,7 +5,7 @@
   KEYS[1] ready list (arrivals)   KEYS[2] processing list   KEYS[3] inflight hash
   KEYS[4] lease zset   KEYS[5] dlq list   KEYS[6] delayed zset   KEYS[7] wake marker zset
   KEYS[8] tenant rotation list    KEYS[9] capped tenants set
-  KEYS[10] tenant inflight hash   KEYS[11] tenant config hash
+  KEYS[10] tenant inflight hash   KEYS[11] tenant config hash   KEYS[12] turn
   ARGV[1..7] as claim: count, token prefix, lease TTL ms, woken, promote limit, lane prefix,
   arrivals limit
   ARGV[8..] pairs to ack: jobId, token
