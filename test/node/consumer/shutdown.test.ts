@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createPostgresDatabase } from "../../support/database.ts";
-import { imapJob, locate, testQueue, type TestQueue } from "../../support/queues.ts";
+import { imapJob, locate, readyRaws, testQueue, type TestQueue } from "../../support/queues.ts";
 
 const GRACE_MS = 1500;
 
@@ -48,11 +48,12 @@ describe("graceful shutdown", () => {
       expect(places).toEqual(completions[job.jobId] ? [] : ["ready"]);
     }
     // Released jobs did not lose an attempt.
-    const ready = (await q.redis.lrange(q.settings.keys.ready, 0, -1)).map((r) => JSON.parse(r) as { attempt: number });
+    const ready = (await readyRaws(q)).map((r) => JSON.parse(r) as { attempt: number });
     expect(ready.every((j) => j.attempt === 0)).toBe(true);
 
     // The slow jobs, made quick, are finished by the next consumer: each job completed once.
-    await q.redis.del(q.settings.keys.ready);
+    const { keys } = q.settings;
+    await q.redis.del(keys.ready, keys.rotation, ...(await q.redis.keys(`${keys.lanes}*`)));
     const rest = jobs.filter((j) => !completions[j.jobId]);
     await q.redis.lpush(q.settings.keys.ready, ...rest.map((j) => JSON.stringify({ ...j, pointer: { ...j.pointer, uid: 1 } })));
     const second = startConsumer(prefix);
