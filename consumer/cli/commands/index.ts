@@ -6,6 +6,7 @@ import { registerParse } from "./parse.ts";
 import { registerProviders } from "./providers.ts";
 import { registerQueue } from "./queue.ts";
 import { registerSecrets } from "./secrets.ts";
+import { registerTenants } from "./tenants.ts";
 
 export function registerCommands(program: Command): void {
   registerConsumer(program);
@@ -15,4 +16,5 @@ export function registerCommands(program: Command): void {
   registerParse(program);
   registerProviders(program);
   registerSecrets(program);
+  registerTenants(program);
 }
