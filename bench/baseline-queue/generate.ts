@@ -5,9 +5,7 @@
 // settings, script client). Run: node bench/baseline-queue/generate.ts
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-
-/** The last commit whose claim read one ready list (main before issue 18). */
-export const BASELINE_COMMIT = "6ad1ae2d5c5546215c4a30ac1022598106cb0584";
+import { BASELINE_COMMIT } from "./commit.ts";
 
 const here = new URL("./", import.meta.url).pathname;
 const show = (path: string) => execFileSync("git", ["show", `${BASELINE_COMMIT}:${path}`], { encoding: "utf8" });
