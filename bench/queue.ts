@@ -1,4 +1,5 @@
-// Queue benchmark: Inlet's pointer queue against BullMQ on the same Redis, side by side in one
+// Queue benchmark: Inlet's pointer queue (tenant lanes) against the single-list queue it
+// replaced (bench/baseline-queue/, frozen) and BullMQ on the same Redis, side by side in one
 // run, same job count, same concurrency, no-op handler. Reports jobs/s end to end (enqueue →
 // claim → ack, producer and consumers running together) and processing only (queue filled
 // first), Redis commands per job (sent by clients / executed inside Redis, from MONITOR), and
@@ -6,7 +7,8 @@
 // (every system once per round, in a rotating order), so a slow spell of a shared machine hits
 // every system alike: a cell is the median round, and every round is kept. Writes
 // bench/results/queue.json and queue.md; a filtered run (--only, --throughput-only) writes nothing.
-//   node bench/queue.ts [--jobs 20000] [--rounds 3] [--idle-seconds 125] [--throughput-only] [--only 'concurrency 8']
+// Each system keeps to its own keys (a prefix in its own database index): nothing is flushed.
+//   node bench/queue.ts [--jobs 10000] [--rest-jobs 3000] [--rounds 3] [--idle-seconds 65] [--throughput-only] [--only 'concurrency 8']
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
@@ -14,6 +16,8 @@ import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { queueKeys, queueSettings, type QueueSettings } from "../src/queue/config.ts";
 import { PointerQueue } from "../src/queue/queue.ts";
+import { PointerQueue as BaselineQueue } from "./baseline-queue/queue.ts";
+import { BASELINE_COMMIT } from "./baseline-queue/commit.ts";
 import { createUpstashRedis, UpstashScriptClient } from "../src/queue/upstash.ts";
 import { createTcpRedis, TcpScriptClient, WakeListener } from "../consumer/redis/tcp-client.ts";
 import { startRestBridge, type RestBridge } from "../dev/rest-bridge.ts";
@@ -26,14 +30,14 @@ const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
-const JOBS = arg("jobs", 20_000);
-const REST_JOBS = Math.min(JOBS, arg("rest-jobs", 5_000));
+const JOBS = arg("jobs", 10_000);
+const REST_JOBS = Math.min(JOBS, arg("rest-jobs", 3_000));
 const COUNT_JOBS = 2_000;
 const ROUNDS = Math.max(1, Math.floor(arg("rounds", 3)));
-const IDLE_SECONDS = Math.max(65, arg("idle-seconds", 125));
+const IDLE_SECONDS = Math.max(65, arg("idle-seconds", 65));
 const REDIS = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 // Each system gets its own database index, so MONITOR can tell their commands apart.
-const DB = { inletTcp: 11, inletRest: 12, bullmq: 13 } as const;
+const DB = { inletTcp: 11, inletRest: 12, bullmq: 13, baselineTcp: 14 } as const;
 const dbUrl = (db: number) => `${REDIS.replace(/\/\d*$/, "")}/${db}`;
 const PRODUCER_WINDOW = 64; // enqueues in flight at once, for every system
 const log = createLogger({ level: "warn" });
@@ -65,16 +69,25 @@ interface System {
   close(): Promise<void>;
 }
 
-function inletSystem(name: string, db: number, transport: "tcp" | "rest", bridge?: RestBridge): System {
+/** Delete every key under `pattern` in one database (the benchmark never flushes one). */
+async function deleteKeys(redis: Redis, pattern: string) {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== "0");
+}
+
+/** `baseline`: the single-list queue before tenant lanes, with the same surface. */
+function inletSystem(name: string, db: number, transport: "tcp" | "rest", bridge?: RestBridge, baseline = false): System {
   const settings: QueueSettings = { ...queueSettings({}), keys: queueKeys("bench:inlet:") };
   const closers: (() => void)[] = [];
-  const makeQueue = () => {
-    if (transport === "tcp") {
-      const redis = createTcpRedis(dbUrl(db));
-      closers.push(() => redis.disconnect());
-      return new PointerQueue(new TcpScriptClient(redis), settings);
-    }
-    return new PointerQueue(new UpstashScriptClient(createUpstashRedis({ url: bridge!.url, token: "bench" })), settings);
+  const makeQueue = (): PointerQueue => {
+    const client = transport === "tcp" ? new TcpScriptClient(createTcpRedis(dbUrl(db))) : new UpstashScriptClient(createUpstashRedis({ url: bridge!.url, token: "bench" }));
+    if (client instanceof TcpScriptClient) closers.push(() => client.redis.disconnect());
+    // The baseline has the same surface; its private fields make TypeScript call it another class.
+    return baseline ? (new BaselineQueue(client, settings) as unknown as PointerQueue) : new PointerQueue(client, settings);
   };
   const producer = makeQueue();
   const admin = new Redis(dbUrl(db));
@@ -90,7 +103,7 @@ function inletSystem(name: string, db: number, transport: "tcp" | "rest", bridge
       return { done: () => consumers.reduce((n, c) => n + c.counters.acked, 0), stop: async () => void (await Promise.all(consumers.map((c) => c.stop()))) };
     },
     add: (i) => producer.enqueue([{ job: job(i) }]),
-    flush: async () => void (await admin.flushdb()),
+    flush: () => deleteKeys(admin, "bench:inlet:*"),
     close: async () => {
       closers.forEach((c) => c());
       admin.disconnect();
@@ -118,7 +131,7 @@ function bullmqSystem(db: number): System {
       return { done: () => completed, stop: async () => void (await Promise.all(list.map((w) => w.close()))) };
     },
     add: (i) => queue.add("pointer", job(i)),
-    flush: async () => void (await admin.flushdb()),
+    flush: () => deleteKeys(admin, "bull:bench:*"),
     close: async () => {
       await queue.close();
       admin.disconnect();
@@ -158,11 +171,14 @@ interface Measured extends Rate {
   rounds: Rate[];
 }
 
-/** Inlet against BullMQ in one row: the medians of the rounds' ratios, and each round's. */
+/** Inlet against BullMQ, and against the single-list queue before tenant lanes, in one row:
+ * the medians of the rounds' ratios, and each round's. */
 interface Ratios {
   tcpEndToEnd: number;
   tcpProcessingOnly: number;
   restEndToEnd: number;
+  vsBaselineEndToEnd: number;
+  vsBaselineProcessingOnly: number;
   rounds: Omit<Ratios, "rounds">[];
 }
 
@@ -182,9 +198,18 @@ function ratios(row: Record<string, Measured>): Ratios {
     tcpEndToEnd: ratio(row.inletTcp!.rounds[i]!.endToEnd, bull.endToEnd),
     tcpProcessingOnly: ratio(row.inletTcp!.rounds[i]!.processingOnly, bull.processingOnly),
     restEndToEnd: ratio(row.inletRest!.rounds[i]!.endToEnd, bull.endToEnd),
+    vsBaselineEndToEnd: ratio(row.inletTcp!.rounds[i]!.endToEnd, row.baselineTcp!.rounds[i]!.endToEnd),
+    vsBaselineProcessingOnly: ratio(row.inletTcp!.rounds[i]!.processingOnly, row.baselineTcp!.rounds[i]!.processingOnly),
   }));
   const mid = (pick: (r: Omit<Ratios, "rounds">) => number) => +median(rounds.map(pick)).toFixed(2);
-  return { tcpEndToEnd: mid((r) => r.tcpEndToEnd), tcpProcessingOnly: mid((r) => r.tcpProcessingOnly), restEndToEnd: mid((r) => r.restEndToEnd), rounds };
+  return {
+    tcpEndToEnd: mid((r) => r.tcpEndToEnd),
+    tcpProcessingOnly: mid((r) => r.tcpProcessingOnly),
+    restEndToEnd: mid((r) => r.restEndToEnd),
+    vsBaselineEndToEnd: mid((r) => r.vsBaselineEndToEnd),
+    vsBaselineProcessingOnly: mid((r) => r.vsBaselineProcessingOnly),
+    rounds,
+  };
 }
 
 /** The Redis the benchmark runs on, as the server reports itself. */
@@ -206,6 +231,7 @@ async function main() {
   const systems = {
     inletTcp: inletSystem("Inlet (Redis TCP)", DB.inletTcp, "tcp"),
     inletRest: inletSystem("Inlet (Upstash REST bridge)", DB.inletRest, "rest", bridge),
+    baselineTcp: inletSystem("Inlet single list, before (TCP)", DB.baselineTcp, "tcp", undefined, true),
     bullmq: bullmqSystem(DB.bullmq),
   };
   // Inlet consumers prefetch by default (up to 64 jobs ahead, as many as the jobs' running time
@@ -227,8 +253,13 @@ async function main() {
     for (const [key, system] of entries) await endToEnd(system, Math.min(jobsFor(key), 1000), workers, concurrency, prefetch); // warm up: scripts loaded, JIT hot
     const rounds: Record<string, Rate[]> = {};
     for (let round = 0; round < ROUNDS; round++) {
-      // Rotate who goes first, so no system always runs on the heels of the same other one.
-      for (const [key, system] of entries.map((_, i) => entries[(i + round) % entries.length]!)) {
+      // Rotate who goes first, so no system always runs on the heels of the same other one; the
+      // fair queue and the single list it replaced always run back to back (which of them first
+      // alternates), so their ratio compares two runs under the same load of a shared machine.
+      const pair = round % 2 === 0 ? ["inletTcp", "baselineTcp"] : ["baselineTcp", "inletTcp"];
+      const units = [pair, ["inletRest"], ["bullmq"]];
+      const order = units.map((_, i) => units[(i + round) % units.length]!).flat();
+      for (const [key, system] of order.map((k) => [k, systems[k as keyof typeof systems]] as const)) {
         const jobs = jobsFor(key);
         const e2e = await endToEnd(system, jobs, workers, concurrency, prefetch);
         const proc = await processingOnly(system, jobs, workers, concurrency, prefetch);
@@ -245,6 +276,7 @@ async function main() {
     }
     const r = ratiosVsBullmq[label]!;
     console.log(`${label.padEnd(46)} Inlet TCP / BullMQ: e2e ${r.tcpEndToEnd}× (${r.rounds.map((x) => x.tcpEndToEnd).join(", ")}), processing ${r.tcpProcessingOnly}× (${r.rounds.map((x) => x.tcpProcessingOnly).join(", ")})`);
+    console.log(`${label.padEnd(46)} Inlet TCP / single list before: e2e ${r.vsBaselineEndToEnd}× (${r.rounds.map((x) => x.vsBaselineEndToEnd).join(", ")}), processing ${r.vsBaselineProcessingOnly}× (${r.rounds.map((x) => x.vsBaselineProcessingOnly).join(", ")})`);
   }
 
   // A quick or partial comparison: the committed results stay as they are.
@@ -319,6 +351,7 @@ async function main() {
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version },
     redis,
     bullmq: BULLMQ_VERSION,
+    baselineCommit: BASELINE_COMMIT,
     jobs: { tcpAndBullmq: JOBS, rest: REST_JOBS, commandCount: COUNT_JOBS },
     rounds: ROUNDS,
     throughput,
@@ -337,6 +370,7 @@ interface Result {
   machine: { cpus: number; cpu: string | undefined; node: string };
   redis: { version: string; mode: string; os: string };
   bullmq: string;
+  baselineCommit: string;
   jobs: { tcpAndBullmq: number; rest: number; commandCount: number };
   rounds: number;
   throughput: Record<string, Record<string, Measured>>;
@@ -355,8 +389,12 @@ function markdown(r: Result): string {
     const x = r.ratiosVsBullmq[label]!;
     return `| ${label} | ${cell(row.inletTcp!, e2e)} | ${cell(row.inletRest!, e2e)} | ${cell(row.bullmq!, e2e)} | ${ratioCell(x, (q) => q.tcpEndToEnd, true)} | ${cell(row.inletTcp!, proc)} | ${cell(row.bullmq!, proc)} | ${ratioCell(x, (q) => q.tcpProcessingOnly)} |`;
   });
+  const baselineRows = Object.entries(r.throughput).map(([label, row]) => {
+    const x = r.ratiosVsBullmq[label]!;
+    return `| ${label} | ${cell(row.inletTcp!, e2e)} | ${cell(row.baselineTcp!, e2e)} | ${ratioCell(x, (q) => q.vsBaselineEndToEnd, true)} | ${cell(row.inletTcp!, proc)} | ${cell(row.baselineTcp!, proc)} | ${ratioCell(x, (q) => q.vsBaselineProcessingOnly, true)} |`;
+  });
   const idle = r.idleCommands as Record<string, { firstMinute: number; steadyPerMinute: number; perHour: number }>;
-  const names: Record<string, string> = { inletTcp: "Inlet, Redis TCP", inletRest: "Inlet, Upstash REST", bullmq: `BullMQ ${r.bullmq}` };
+  const names: Record<string, string> = { inletTcp: "Inlet, Redis TCP", inletRest: "Inlet, Upstash REST", baselineTcp: "Inlet single list (before), Redis TCP", bullmq: `BullMQ ${r.bullmq}` };
   const c1 = r.commandsPerJob["concurrency 1"] ?? {};
   const c8 = r.commandsPerJob["concurrency 8"] ?? {};
   const cmdRows = Object.keys(names).map((k) => `| ${names[k]} | ${c1[k]?.clientSentPerJob} / ${c1[k]?.executedPerJob} | ${c8[k]?.clientSentPerJob} / ${c8[k]?.executedPerJob} | ${idle[k]?.firstMinute} | ${idle[k]?.steadyPerMinute} | ${idle[k]?.perHour} |`);
@@ -369,11 +407,19 @@ function markdown(r: Result): string {
     "",
     "## Jobs per second",
     "",
-    `Each row: one warm-up run per system, then ${r.rounds} rounds, each running every system once (end to end, then processing only) in a rotating order. A cell is the median round, followed by every round in the order run; a ratio is the median of the rounds' own ratios (each round's follows), so one slow spell of a shared machine does not decide it.`,
+    `Each row: one warm-up run per system, then ${r.rounds} rounds, each running every system once (end to end, then processing only) in a rotating order (the fair queue and the single list back to back, alternating which goes first). A cell is the median round, followed by every round in the order run; a ratio is the median of the rounds' own ratios (each round's follows), so one slow spell of a shared machine does not decide it.`,
     "",
     "| shape | Inlet TCP e2e | Inlet REST e2e | BullMQ e2e | Inlet TCP / BullMQ | Inlet TCP processing only | BullMQ processing only | ratio |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
+    "",
+    "## Tenant lanes against the single list they replaced",
+    "",
+    `The same rounds: Inlet's queue now (tenant lanes, src/queue/) against the single-list queue as it was at ${r.baselineCommit.slice(0, 12)} (frozen in bench/baseline-queue/), both over Redis TCP. One tenant here, the shape with the most work per job for the lanes (every job is sorted from the arrivals into its lane).`,
+    "",
+    "| shape | lanes e2e | single list e2e | lanes / single list | lanes processing only | single list processing only | ratio |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...baselineRows,
     "",
     "## Redis commands",
     "",

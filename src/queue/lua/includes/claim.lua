@@ -69,9 +69,10 @@ local function claim_jobs(k, a, out)
   local claimed, pops = 0, 0
   local waiting = redis.call('LLEN', k[8])
   while claimed < count and waiting > 0 and pops < count + 100 do
-    local t = redis.call('LPOP', k[8])
+    -- The tenant at the front stays there (no write) unless it leaves, moves back or is parked.
+    local t = redis.call('LINDEX', k[8], 0)
     if not t then break end
-    waiting = waiting - 1
+    local others = waiting - 1
     local c = config_of(t)
     local room = count - claimed
     if c.cap then
@@ -80,7 +81,9 @@ local function claim_jobs(k, a, out)
     end
     local lane = lane_prefix .. t
     if room <= 0 then
+      redis.call('LPOP', k[8])
       redis.call('SADD', k[9], t)
+      waiting = others
     else
       local quantum = c.weight
       if owed_to == t then
@@ -89,13 +92,17 @@ local function claim_jobs(k, a, out)
       end
       -- Alone in the rotation, a tenant takes all that is wanted: no one is waiting for a turn.
       local take = room
-      if waiting > 0 then take = math.min(take, quantum) end
-      local newest_first
+      if others > 0 then take = math.min(take, quantum) end
+      local newest_first, more
       if take == 1 then
         local raw = redis.call('LMOVE', lane, k[2], 'RIGHT', 'LEFT')
         newest_first = raw and { raw } or {}
+        more = raw and redis.call('LLEN', lane) > 0
       else
-        newest_first = redis.call('LRANGE', lane, -take, -1)
+        -- One more than taken tells whether the lane holds more.
+        newest_first = redis.call('LRANGE', lane, -take - 1, -1)
+        more = #newest_first > take
+        if more then table.remove(newest_first, 1) end
         if #newest_first > 0 then
           redis.call('LTRIM', lane, 0, -#newest_first - 1)
           push_all('LPUSH', k[2], newest_first)
@@ -131,17 +138,17 @@ local function claim_jobs(k, a, out)
           end
         end
       end
-      if redis.call('LLEN', lane) > 0 then
-        if c.cap and used[t] >= c.cap then
-          redis.call('SADD', k[9], t)
-        elseif waiting > 0 and claimed >= count and #newest_first < quantum then
-          redis.call('LPUSH', k[8], t)
-          waiting = waiting + 1
-          next_turn = (quantum - #newest_first) .. '|' .. t
-        else
-          redis.call('RPUSH', k[8], t)
-          waiting = waiting + 1
-        end
+      if not more then
+        redis.call('LPOP', k[8])
+        waiting = others
+      elseif c.cap and used[t] >= c.cap then
+        redis.call('LPOP', k[8])
+        redis.call('SADD', k[9], t)
+        waiting = others
+      elseif others > 0 and claimed >= count and #newest_first < quantum then
+        next_turn = (quantum - #newest_first) .. '|' .. t
+      elseif others > 0 then
+        redis.call('LMOVE', k[8], k[8], 'LEFT', 'RIGHT')
       end
     end
   end
