@@ -50,6 +50,9 @@ interface RoundResult {
   /** A: first enqueue → last job done, ms. */
   floodDrainMs: number;
   floodWaitP50: number;
+  /** Claim calls per job claimed, and their mean round trip (ms). */
+  claimsPerJob: number;
+  claimMs: number;
 }
 
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
@@ -92,7 +95,20 @@ async function round(kind: QueueKind, n: number, admin: Redis): Promise<RoundRes
     if (claim.job.tenantId === "A" && ++floodDone === FLOOD) floodFinishedAt = performance.now();
     return { outcome: "processed" as const, messages: [] };
   };
-  const consumers = Array.from({ length: CONSUMERS }, () => new Consumer({ queue: makeQueue(), log, concurrency: CONCURRENCY, handler, wake: new WakeListener(REDIS, settings.keys.wake) }));
+  const claims = { calls: 0, jobs: 0, ms: 0 };
+  const counted = (queue: PointerQueue): PointerQueue => {
+    const claim = queue.claim.bind(queue);
+    queue.claim = async (options) => {
+      const t = performance.now();
+      const result = await claim(options);
+      claims.calls++;
+      claims.jobs += result.claims.length;
+      claims.ms += performance.now() - t;
+      return result;
+    };
+    return queue;
+  };
+  const consumers = Array.from({ length: CONSUMERS }, () => new Consumer({ queue: counted(makeQueue()), log, concurrency: CONCURRENCY, handler, wake: new WakeListener(REDIS, settings.keys.wake) }));
   consumers.forEach((c) => c.start());
   await sleep(300);
 
@@ -128,6 +144,8 @@ async function round(kind: QueueKind, n: number, admin: Redis): Promise<RoundRes
     quietJobs: quiet.length,
     floodDrainMs: Math.round(floodFinishedAt - started),
     floodWaitP50: percentile(flood, 50),
+    claimsPerJob: +(claims.calls / claims.jobs).toFixed(3),
+    claimMs: +(claims.ms / claims.calls).toFixed(2),
   };
 }
 
@@ -149,7 +167,7 @@ function markdown(r: Result): string {
   const cell = (kind: QueueKind, pick: (x: RoundResult) => number) => `${pick(r.medians[kind])} (${r.rounds[kind].map(pick).join(", ")})`;
   const rows = (["baseline", "fair"] as const).map(
     (k) =>
-      `| ${NAMES[k]} | ${cell(k, (x) => x.quietWaitP50)} | **${cell(k, (x) => x.quietWaitP99)}** | ${cell(k, (x) => x.quietWaitMax)} | ${cell(k, (x) => x.quietJobs)} | **${cell(k, (x) => x.floodDrainMs)}** | ${cell(k, (x) => x.floodWaitP50)} |`,
+      `| ${NAMES[k]} | ${cell(k, (x) => x.quietWaitP50)} | **${cell(k, (x) => x.quietWaitP99)}** | ${cell(k, (x) => x.quietWaitMax)} | ${cell(k, (x) => x.quietJobs)} | **${cell(k, (x) => x.floodDrainMs)}** | ${cell(k, (x) => x.floodWaitP50)} | ${cell(k, (x) => x.claimsPerJob)} | ${cell(k, (x) => x.claimMs)} |`,
   );
   return [
     "# Fairness benchmark",
@@ -158,8 +176,8 @@ function markdown(r: Result): string {
     `Tenant A enqueues ${r.setup.floodJobs} jobs at once (batches of 1,000); tenants ${r.setup.quietTenants.join(", ")} each send one job every ${r.setup.quietEveryMs} ms until A has drained. ${r.setup.consumers} consumers × concurrency ${r.setup.concurrency} (the real claim loop over TCP, wake listener, default prefetch) claim and ack; each job works ${r.setup.workMs} ms. Wait: enqueue → the handler starts. A's drain: A's first enqueue → A's last job done.`,
     `"Single list (before)" is the queue as it was at ${r.baselineCommit.slice(0, 12)}, frozen in bench/baseline-queue/; "tenant lanes (fair)" is src/queue/. ${r.setup.rounds} interleaved rounds (the order alternates); each cell is the median round, then every round in the order run.`,
     "",
-    "| queue | B–E wait p50 ms | B–E wait p99 ms | B–E wait max ms | B–E jobs | A drain ms | A wait p50 ms |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| queue | B–E wait p50 ms | B–E wait p99 ms | B–E wait max ms | B–E jobs | A drain ms | A wait p50 ms | claim calls per job | claim round trip ms |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     `Fair / before, median of the rounds' ratios (each round's in brackets): A's drain **${r.medianRatios.floodDrain}×** (${r.ratios.map((x) => x.floodDrain).join(", ")}), B–E p99 wait **${r.medianRatios.quietWaitP99}×** (${r.ratios.map((x) => x.quietWaitP99).join(", ")}).`,
@@ -179,7 +197,7 @@ async function main() {
     for (const kind of order) {
       const r = await round(kind, n, admin);
       rounds[kind].push(r);
-      console.log(`round ${n + 1} ${NAMES[kind].padEnd(22)} B–E wait p50 ${r.quietWaitP50} ms, p99 ${r.quietWaitP99} ms, max ${r.quietWaitMax} ms (${r.quietJobs} jobs); A drained in ${r.floodDrainMs} ms`);
+      console.log(`round ${n + 1} ${NAMES[kind].padEnd(22)} B–E wait p50 ${r.quietWaitP50} ms, p99 ${r.quietWaitP99} ms, max ${r.quietWaitMax} ms (${r.quietJobs} jobs); A drained in ${r.floodDrainMs} ms; ${r.claimsPerJob} claims per job, ${r.claimMs} ms each`);
     }
   }
   admin.disconnect();
@@ -193,6 +211,8 @@ async function main() {
       quietJobs: pick((x) => x.quietJobs),
       floodDrainMs: pick((x) => x.floodDrainMs),
       floodWaitP50: pick((x) => x.floodWaitP50),
+      claimsPerJob: +median(list.map((x) => x.claimsPerJob)).toFixed(3),
+      claimMs: +median(list.map((x) => x.claimMs)).toFixed(2),
     };
   };
   const ratios = rounds.fair.map((f, i) => ({

@@ -275,7 +275,8 @@ export class Consumer {
       this.counters.deadLettered++;
       logEvent(this.#o.log, "inbound_email_queue_dlq", { jobId: rejected.jobId, reason: rejected.reason }, "warn");
     }
-    // Fewer than asked for: the ready list is empty.
+    // Fewer than asked for: nothing else is ready (or what is belongs to tenants at their
+    // max-inflight; the first of their jobs to finish sets the wake marker).
     if (result.claims.length + result.rejected.length >= count) return { status: "full" };
     const untilRetryMs = result.nextDelayedAt === undefined ? Infinity : Math.max(0, result.nextDelayedAt - result.now);
     return { status: "drained", untilRetryMs };

@@ -230,7 +230,7 @@ export class PointerQueue {
     return str(await this.#client.run(scripts.gmailCursor, [this.keys.gmailCursor], [field, canonical]));
   }
 
-  /** Claim up to `count` jobs. With `ack`, those leases are acked in the same script call first
+  /** Claim up to `count` jobs, tenants in turn (see lua/includes/claim.lua). With `ack`, those leases are acked in the same script call first
    * (a consumer whose slots free up spends one round trip per job); `acked` has one boolean per
    * lease, false when it was stale. */
   async claim(options: { count?: number; woken?: boolean; promoteLimit?: number; ack?: readonly Lease[] } = {}): Promise<ClaimResult & { acked: boolean[] }> {

@@ -122,6 +122,37 @@ describe.each(transports)("fair claiming over %s", (transport) => {
     expect(await q.queue.tenants()).toEqual([]);
   });
 
+  it("max-inflight holds across consumers claiming and acking at once", async () => {
+    q = testQueue(transport);
+    await q.queue.setTenant("A", { maxInflight: 3 });
+    await enqueue("A", 1, 60);
+    await enqueue("B", 1, 60);
+    const consumers = Array.from({ length: 6 }, () => q.consumer());
+    const seen: string[] = [];
+    let peakA = 0;
+    await Promise.all(
+      consumers.map(async (consumer) => {
+        for (;;) {
+          const { claims } = await consumer.claim({ count: 4 });
+          if (claims.length === 0) {
+            if (seen.length === 120) return;
+            await new Promise((r) => setTimeout(r, 5));
+            continue;
+          }
+          seen.push(...claims.map((c) => c.jobId));
+          // The inflight records themselves, read in one command: a snapshot of what is claimed.
+          const records = Object.values(await q.redis.hgetall(q.settings.keys.inflight));
+          peakA = Math.max(peakA, records.filter((r) => r.includes('"tenantId":"A"')).length);
+          await consumer.ack(claims);
+        }
+      }),
+    );
+    expect(new Set(seen).size).toBe(120);
+    expect(peakA).toBeGreaterThan(0);
+    expect(peakA).toBeLessThanOrEqual(3);
+    expect(await q.queue.stats()).toMatchObject({ ready: 0, inflight: 0 });
+  });
+
   it("a capped tenant whose job finishes wakes an idle consumer", async () => {
     q = testQueue(transport);
     await q.queue.setTenant("A", { maxInflight: 1 });

@@ -1,6 +1,8 @@
 -- Tenant lanes. Every tenant with jobs ready has its own list (lane prefix .. tenantId; new jobs
 -- at the left, the next to claim at the right) and is in exactly one of the rotation (a list,
 -- served from the left, re-joined at the right) or the capped set (at its max-inflight).
+-- Lane keys are built here from the prefix the caller passes (as BullMQ builds its job keys):
+-- fine on one Redis and on Upstash, like every other key of the queue, which share no hash tag.
 --
 -- The tenant a raw job belongs to. The fast path reads the "tenantId" key as JSON.stringify and
 -- cjson write it (a quote inside a JSON string is always escaped, so the pattern cannot match
