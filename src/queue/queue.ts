@@ -230,9 +230,9 @@ export class PointerQueue {
     return str(await this.#client.run(scripts.gmailCursor, [this.keys.gmailCursor], [field, canonical]));
   }
 
-  /** Claim up to `count` jobs, tenants in turn (see lua/includes/claim.lua). With `ack`, those leases are acked in the same script call first
-   * (a consumer whose slots free up spends one round trip per job); `acked` has one boolean per
-   * lease, false when it was stale. */
+  /** Claim up to `count` jobs, tenants in turn (see lua/includes/claim.lua). With `ack`, those
+   * leases are acked in the same script call first (a consumer whose slots free up spends one
+   * round trip per job); `acked` has one boolean per lease, false when it was stale. */
   async claim(options: { count?: number; woken?: boolean; promoteLimit?: number; ack?: readonly Lease[] } = {}): Promise<ClaimResult & { acked: boolean[] }> {
     const { keys } = this;
     const token = `${this.#tokenPrefix}-${(this.#claims++).toString(36)}`;
