@@ -3,7 +3,7 @@
 // before tenant lanes (in the single ready list) are claimed, not lost.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Claim } from "../../../src/queue/queue.ts";
-import { imapJob, readyRaws, testQueue, transports, type TestQueue } from "../../support/queues.ts";
+import { imapJob, readyRaws, sleep, testQueue, transports, type TestQueue } from "../../support/queues.ts";
 
 const tenantOf = (c: Claim) => c.job.tenantId;
 const uid = (c: Claim) => (c.job.provider === "imap" ? c.job.pointer.uid : 0);
@@ -76,6 +76,20 @@ describe.each(transports)("fair claiming over %s", (transport) => {
     }
     expect(released).toBe(true);
     expect(seen).toEqual(expected);
+  });
+
+  it("a retry that comes due joins the end of its own tenant's lane, not the end of another's backlog", async () => {
+    q = testQueue(transport, { backoffBaseMs: 3000, backoffMaxMs: 3000 }); // due in 1.5–3 s
+    await enqueue("B", 1, 1);
+    const [b1] = (await q.queue.claim({ count: 1 })).claims;
+    const failed = await q.queue.fail(b1!, { error: "imap_timeout" });
+    await enqueue("A", 1, 500);
+    expect((await q.queue.claim({ count: 5 })).claims.map(tenantOf)).toEqual(["A", "A", "A", "A", "A"]);
+    if (failed.status !== "retry") throw new Error(`expected a retry, got ${failed.status}`);
+    await sleep(Math.max(0, failed.dueAt - Date.now()) + 50);
+    const { claims } = await q.queue.claim({ count: 2 });
+    expect(claims.map((c) => `${tenantOf(c)}${uid(c)}`)).toEqual(["B1", "A6"]);
+    expect(claims[0]!.delivery).toBe(2);
   });
 
   it("a tenant's weight is its jobs per turn, whatever the batch size", async () => {
