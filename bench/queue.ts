@@ -45,7 +45,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const BULLMQ_VERSION = (createRequire(import.meta.url)("bullmq/package.json") as { version: string }).version;
 
-const job = (i: number): NewJob => ({ provider: "imap", tenantId: "tenant-bench", providerId: "provider-bench", pointer: { mailbox: "INBOX", uidValidity: "1", uid: i + 1 } });
+/** How many tenants the jobs of the shape being measured come from, in turn (one unless a shape says). */
+let tenants = 1;
+const job = (i: number): NewJob => ({ provider: "imap", tenantId: tenants === 1 ? "tenant-bench" : `tenant-${i % tenants}`, providerId: "provider-bench", pointer: { mailbox: "INBOX", uidValidity: "1", uid: i + 1 } });
 
 async function produce(count: number, add: (i: number) => Promise<unknown>) {
   let next = 0;
@@ -236,19 +238,23 @@ async function main() {
   };
   // Inlet consumers prefetch by default (up to 64 jobs ahead, as many as the jobs' running time
   // calls for: all 64 for a no-op handler); the last shape turns that off, to show what it is worth.
-  const shapes: [string, number, number, number?][] = [
+  // [label, consumers, concurrency, Inlet prefetch (undefined: the default), tenants (default 1)]
+  const shapes: [string, number, number, number?, number?][] = [
     ["1 consumer, concurrency 1", 1, 1],
     ["1 consumer, concurrency 8", 1, 8],
     ["8 consumers, concurrency 1 each", 8, 1],
     ["1 consumer, concurrency 1, Inlet prefetch off", 1, 1, 0],
+    // Every job from another of 100 tenants: the rotation turns on every job.
+    ["8 consumers, concurrency 1 each, 100 tenants", 8, 1, undefined, 100],
   ];
   const throughput: Record<string, Record<string, Measured>> = {};
   const ratiosVsBullmq: Record<string, Ratios> = {};
   const filtered = process.argv.includes("--only");
   const only = filtered ? (process.argv[process.argv.indexOf("--only") + 1] ?? "") : "";
   const entries = Object.entries(systems);
-  for (const [label, workers, concurrency, prefetch] of shapes) {
+  for (const [label, workers, concurrency, prefetch, shapeTenants] of shapes) {
     if (!label.includes(only)) continue;
+    tenants = shapeTenants ?? 1;
     const jobsFor = (key: string) => (key === "inletRest" ? REST_JOBS : JOBS);
     for (const [key, system] of entries) await endToEnd(system, Math.min(jobsFor(key), 1000), workers, concurrency, prefetch); // warm up: scripts loaded, JIT hot
     const rounds: Record<string, Rate[]> = {};
@@ -278,6 +284,8 @@ async function main() {
     console.log(`${label.padEnd(46)} Inlet TCP / BullMQ: e2e ${r.tcpEndToEnd}× (${r.rounds.map((x) => x.tcpEndToEnd).join(", ")}), processing ${r.tcpProcessingOnly}× (${r.rounds.map((x) => x.tcpProcessingOnly).join(", ")})`);
     console.log(`${label.padEnd(46)} Inlet TCP / single list before: e2e ${r.vsBaselineEndToEnd}× (${r.rounds.map((x) => x.vsBaselineEndToEnd).join(", ")}), processing ${r.vsBaselineProcessingOnly}× (${r.rounds.map((x) => x.vsBaselineProcessingOnly).join(", ")})`);
   }
+
+  tenants = 1;
 
   // A quick or partial comparison: the committed results stay as they are.
   if (filtered || process.argv.includes("--throughput-only")) {
@@ -415,7 +423,7 @@ function markdown(r: Result): string {
     "",
     "## Tenant lanes against the single list they replaced",
     "",
-    `The same rounds: Inlet's queue now (tenant lanes, src/queue/) against the single-list queue as it was at ${r.baselineCommit.slice(0, 12)} (frozen in bench/baseline-queue/), both over Redis TCP. One tenant here, the shape with the most work per job for the lanes (every job is sorted from the arrivals into its lane).`,
+    `The same rounds: Inlet's queue now (tenant lanes, src/queue/) against the single-list queue as it was at ${r.baselineCommit.slice(0, 12)} (frozen in bench/baseline-queue/), both over Redis TCP. Every job is sorted from the arrivals into its tenant's lane before it is claimed; the jobs are one tenant's except in the last row, where each comes from another of 100 tenants and the rotation turns on every job (the most work per job for the lanes).`,
     "",
     "| shape | lanes e2e | single list e2e | lanes / single list | lanes processing only | single list processing only | ratio |",
     "|---|---:|---:|---:|---:|---:|---:|",

@@ -509,7 +509,13 @@ export async function runFuzz(edge: Edge, options: FuzzOptions): Promise<FuzzRep
   };
   const latencies: number[] = [];
   const started = performance.now();
-  let ready = await edge.redis.llen(edge.keys.ready);
+  // Jobs ready to claim: the arrivals list and every tenant's lane (the edge writes the lanes).
+  const readyCount = async () => {
+    let n = await edge.redis.llen(edge.keys.ready);
+    for (const lane of await edge.redis.keys(`${edge.keys.lanes}*`)) n += await edge.redis.llen(lane);
+    return n;
+  };
+  let ready = await readyCount();
   let redis = (await edge.redisCommands()).calls;
   // Round-robin through the classes first so a short run still covers every one of them.
   let roundRobin = 0;
@@ -546,7 +552,7 @@ export async function runFuzz(edge: Edge, options: FuzzOptions): Promise<FuzzRep
       report.bigBody.sent++;
       report.bigBody.maxRssGrowthBytes = Math.max(report.bigBody.maxRssGrowthBytes, peak - rssBefore);
     }
-    const nowReady = await edge.redis.llen(edge.keys.ready);
+    const nowReady = await readyCount();
     const nowRedis = (await edge.redisCommands()).calls;
     const enqueued = nowReady - ready;
     const calls = nowRedis - redis;

@@ -3,8 +3,9 @@
 import { positiveInteger, positiveNumber, text, type Env } from "./env.ts";
 
 export interface QueueKeys {
-  /** The arrivals list: enqueue and the edge's ingest write here, and each claim first sorts
-   * what waits here into the tenants' lanes (jobs from before tenant lanes wait here too). */
+  /** The single ready list of the queue before tenant lanes, now the arrivals: each claim first
+   * sorts what waits here into the tenants' lanes. What the old queue left here, and the jobs
+   * reclaim, promote and dlq-requeue put back, wait here; enqueue and ingest write the lanes. */
   ready: string;
   processing: string;
   inflight: string;

@@ -176,10 +176,10 @@ export class PointerQueue {
     items.forEach((item, i) => {
       if (!validKey(item.dedupeKey)) throw new TypeError(`queue: refusing to enqueue item ${i + 1}: invalid dedupe key`);
     });
-    const args: ScriptArg[] = [this.settings.dedupeTtlMs];
-    jobs.forEach((job, i) => args.push(items[i]?.dedupeKey ?? "", JSON.stringify(job)));
     const { keys } = this;
-    const reply = list(await this.#client.run(scripts.enqueue, [keys.ready, keys.wake, keys.dedupe], args));
+    const args: ScriptArg[] = [this.settings.dedupeTtlMs, keys.lanes];
+    jobs.forEach((job, i) => args.push(items[i]?.dedupeKey ?? "", JSON.stringify(job)));
+    const reply = list(await this.#client.run(scripts.enqueue, [keys.rotation, keys.wake, keys.dedupe], args));
     return { enqueued: num(reply[0]), duplicates: num(reply[1]), jobs };
   }
 
@@ -192,7 +192,7 @@ export class PointerQueue {
     const outcomes: IngestOutcome[] = [];
     const jobIds: (string | undefined)[] = [];
     const sent: number[] = [];
-    const args: ScriptArg[] = [this.settings.dedupeTtlMs, options.requestGuard ?? "", provider, 0];
+    const args: ScriptArg[] = [this.settings.dedupeTtlMs, options.requestGuard ?? "", provider, 0, this.keys.lanes];
     items.forEach((item, i) => {
       const parsed = parseJob({ ...item.job, jobId: item.job.jobId ?? crypto.randomUUID(), schemaVersion: JOB_SCHEMA_VERSION, enqueuedAt: now, attempt: 0 });
       const valid =
@@ -208,7 +208,7 @@ export class PointerQueue {
     args[3] = (options.invalid ?? 0) + items.length - sent.length;
     if (!validKey(options.requestGuard) || !isWellFormed(provider)) throw new TypeError("queue: invalid request guard or provider");
     const { keys } = this;
-    const reply = list(await this.#client.run(scripts.ingest, [keys.ready, keys.wake, keys.dedupe, keys.registry, keys.gmailCursor, keys.counters], args));
+    const reply = list(await this.#client.run(scripts.ingest, [keys.rotation, keys.wake, keys.dedupe, keys.registry, keys.gmailCursor, keys.counters], args));
     if (reply[0] === "replay") return { replay: true };
     sent.forEach((index, n) => {
       const outcome = str(reply[n]) as IngestOutcome;

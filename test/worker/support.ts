@@ -29,9 +29,12 @@ export function scope() {
     fetch: (path: string, init?: RequestInit, overrides: Partial<Env> = {}) => app.request(path, init, { ...appEnv, ...overrides }),
     /** The queue on this scope's keys, as the consumer sees it. */
     queue: () => new PointerQueue(new UpstashScriptClient(createUpstashRedis({ url: testEnv.UPSTASH_REDIS_REST_URL, token: testEnv.UPSTASH_REDIS_REST_TOKEN })), { ...queueSettings({}), keys }),
+    /** Every job waiting to be claimed, oldest first within each tenant: the arrivals list, then
+     * each tenant's lane. */
     async ready(): Promise<Record<string, unknown>[]> {
-      const raws = await redis.lrange(keys.ready, 0, -1);
-      return raws.reverse().map((r) => JSON.parse(r) as Record<string, unknown>);
+      const raws = (await redis.lrange(keys.ready, 0, -1)).reverse();
+      for (const lane of (await redis.keys(`${keys.lanes}*`)).sort()) raws.push(...(await redis.lrange(lane, 0, -1)).reverse());
+      return raws.map((r) => JSON.parse(r) as Record<string, unknown>);
     },
     async registerMicrosoft(subscriptionId: string, clientState: string, tenantId = "tenant-ms", providerId = `prov-${subscriptionId}`) {
       await redis.hset(keys.registry, { [registryField.microsoftSubscription(subscriptionId)]: registryValue({ tenantId, providerId, secretHash: await sha256Hex(clientState) }) });

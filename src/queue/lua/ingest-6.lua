@@ -13,12 +13,16 @@
   filter reads only the cursor the consumer confirmed (gmail-cursor script), never a value a
   notification brought: a replayed push cannot make later genuine pushes look stale.
 
-  KEYS[1] ready list   KEYS[2] wake marker zset   KEYS[3] dedupe zset   KEYS[4] registry hash
+  Enqueued jobs join the end of their tenants' lanes (a tenant whose lane was empty joins the
+  tenant rotation at its back, and only then is the wake marker set).
+
+  KEYS[1] tenant rotation list   KEYS[2] wake marker zset   KEYS[3] dedupe zset   KEYS[4] registry hash
   KEYS[5] gmail cursor hash (registry field → historyId the consumer confirmed)
   KEYS[6] counters hash
   ARGV[1] dedupe TTL ms   ARGV[2] request guard key ('' for none)   ARGV[3] provider (for counters)
   ARGV[4] items the edge already dropped as invalid (counted here, so counting costs no extra call)
-  ARGV[5..] five per item: registry field, secret hash (''), dedupe key (''), historyId ('' or a
+  ARGV[5] lane key prefix
+  ARGV[6..] five per item: registry field, secret hash (''), dedupe key (''), historyId ('' or a
             canonical decimal), job JSON
 
   Returns { 'replay' } or { outcome1, outcome2, ... } (one per item, in order); an error reply
@@ -27,6 +31,7 @@
 -- @include now
 -- @include decimal
 -- @include job-json
+-- @include tenant
 
 local function refuse(why) return redis.error_reply('ERR ingest: ' .. why) end
 
@@ -37,10 +42,12 @@ local guard, provider = ARGV[2], ARGV[3]
 local invalid = tonumber(ARGV[4])
 if not guard or not provider or provider == '' then return refuse('request guard and provider are required') end
 if not invalid or invalid < 0 or invalid % 1 ~= 0 then return refuse('invalid count must be a whole number') end
-if (#ARGV - 4) % 5 ~= 0 then return refuse('items come as five arguments each') end
+local lane_prefix = ARGV[5]
+if not lane_prefix or lane_prefix == '' then return refuse('lane prefix is required') end
+if (#ARGV - 5) % 5 ~= 0 then return refuse('items come as five arguments each') end
 
 local items = {}
-for i = 5, #ARGV, 5 do
+for i = 6, #ARGV, 5 do
   local n = #items + 1
   local item = { field = ARGV[i], secret = ARGV[i + 1], dedupe = ARGV[i + 2], history = ARGV[i + 3], job = decode_job_json(ARGV[i + 4]) }
   if item.field == '' then return refuse('item ' .. n .. ': empty registry field') end
@@ -150,10 +157,6 @@ end
 for i = 1, #marks, 1000 do
   redis.call('ZADD', KEYS[3], unpack(marks, i, math.min(i + 999, #marks)))
 end
-local length = 0
-for i = 1, #jobs, 1000 do
-  length = redis.call('LPUSH', KEYS[1], unpack(jobs, i, math.min(i + 999, #jobs)))
-end
-if #jobs > 0 and length == #jobs then redis.call('ZADD', KEYS[2], 0, 'ready') end
+if #jobs > 0 and route_to_lanes(jobs, lane_prefix, KEYS[1]) > 0 then redis.call('ZADD', KEYS[2], 0, 'ready') end
 for outcome, count in pairs(counts) do redis.call('HINCRBY', KEYS[6], provider .. ':' .. outcome, count) end
 return out

@@ -16,7 +16,7 @@ import { startFakeGmail, type FakeGmail } from "../../../dev/fakes/gmail.ts";
 import { followAsBrowser, inlet, startInlet } from "../../support/cli.ts";
 import { createPostgresDatabase } from "../../support/database.ts";
 import { outcomeOf } from "../../support/outcome.ts";
-import { testQueue, type TestQueue } from "../../support/queues.ts";
+import { readyRaws, testQueue, type TestQueue } from "../../support/queues.ts";
 import { keyEntry, keyRing } from "../../support/secrets.ts";
 
 const CLIENT = { clientId: "inlet-desktop.apps.googleusercontent.com", clientSecret: "GOCSPX-desktop-secret" };
@@ -116,7 +116,7 @@ describe("inlet providers connect google", () => {
     const after = (await mailboxes.get(providerId))!;
     expect(after.authorisation).toBeUndefined();
     expect(await mailboxes.parkedJobs(providerId)).toEqual([]);
-    const ready = (await q.redis.lrange(q.settings.keys.ready, 0, -1)).map((r) => JSON.parse(r) as { providerId: string; pointer: { historyId: string } });
+    const ready = (await readyRaws(q)).map((r) => JSON.parse(r) as { providerId: string; pointer: { historyId: string } });
     expect(ready).toEqual([expect.objectContaining({ providerId, pointer: expect.objectContaining({ historyId }) })]);
     expect((await inlet(["providers", "list"], env)).stdout).toMatch(new RegExp(`${USER}\\s+active`));
     expect(after.cursors.gmailHistoryId).toBe(before.cursors.gmailHistoryId);

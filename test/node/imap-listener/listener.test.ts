@@ -7,7 +7,7 @@ import type { MailboxRecord } from "../../../consumer/domain/mailbox.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { startDovecot, type Dovecot } from "../../../dev/dovecot.ts";
 import { MemoryDirectory } from "../../support/mailboxes.ts";
-import { sleep, testQueue, type TestQueue } from "../../support/queues.ts";
+import { readyRaws, sleep, testQueue, type TestQueue } from "../../support/queues.ts";
 import { TcpScriptClient, createTcpRedis } from "../../../consumer/redis/tcp-client.ts";
 import { MailboxLease } from "../../../consumer/runtime/mailbox-lease.ts";
 import { inject } from "vitest";
@@ -71,17 +71,17 @@ function listener() {
 }
 
 async function readyPointers(): Promise<{ uidValidity: string; uid: number }[]> {
-  const raws = await q.redis.lrange(q.settings.keys.ready, 0, -1);
+  const raws = (await readyRaws(q)).reverse();
   return raws.map((r) => (JSON.parse(r) as { pointer: { uidValidity: string; uid: number } }).pointer);
 }
 
 async function waitForReady(count: number, ms = 30_000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if ((await q.redis.llen(q.settings.keys.ready)) >= count) return;
+    if ((await readyRaws(q)).length >= count) return;
     await sleep(100);
   }
-  throw new Error(`ready list has ${await q.redis.llen(q.settings.keys.ready)} of ${count}`);
+  throw new Error(`the queue holds ${(await readyRaws(q)).length} of ${count} ready`);
 }
 
 /** Message-IDs of the pointers in the ready list, looked up on the server. */
@@ -102,7 +102,7 @@ describe("IMAP listener against Dovecot", () => {
     const { listener: l, close } = listener();
     await l.start();
     await sleep(1000);
-    expect(await q.redis.llen(q.settings.keys.ready)).toBe(0);
+    expect(await readyRaws(q)).toHaveLength(0);
     expect(l.watching).toEqual(["imap-provider-1"]);
     await l.stop();
     close();

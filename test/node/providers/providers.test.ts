@@ -16,7 +16,7 @@ import { inlet } from "../../support/cli.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { createPostgresDatabase } from "../../support/database.ts";
 import { buildMail } from "../../support/mail.ts";
-import { testQueue, type TestQueue } from "../../support/queues.ts";
+import { readyRaws, testQueue, type TestQueue } from "../../support/queues.ts";
 import { startDovecot, type Dovecot } from "../../support/dovecot.ts";
 
 let graph: FakeGraph;
@@ -168,7 +168,7 @@ describe("inlet providers", () => {
     expect(fields).toContain(registryField.microsoftSubscription(fresh!.id));
     expect(fields).not.toContain(registryField.microsoftSubscription(old.id));
     expect((await mailboxes.get(microsoftId))?.cursors.graphSubscriptionId).toBe(fresh!.id);
-    const ready = (await q.redis.lrange(q.settings.keys.ready, 0, -1)).map((r) => JSON.parse(r) as { provider: string; providerId: string });
+    const ready = (await readyRaws(q)).map((r) => JSON.parse(r) as { provider: string; providerId: string });
     expect(ready).toHaveLength(3);
     expect(ready.every((j) => j.provider === "microsoft" && j.providerId === microsoftId)).toBe(true);
     await db.close();

@@ -38,7 +38,7 @@ describe("scripts write nothing when the last item of a batch is bad", () => {
     const k = q.settings.keys;
     await q.redis.hset(k.registry, registryField.imapProvider("p"), registryValue({ tenantId: "t", providerId: "p" }));
     const before = await snapshot(q);
-    const keys = [k.ready, k.wake, k.dedupe, k.registry, k.gmailCursor, k.counters];
+    const keys = [k.rotation, k.wake, k.dedupe, k.registry, k.gmailCursor, k.counters];
     const good = ["imap:provider:p", "", "imap:p:7:1", "", job(1)];
     for (const bad of [
       ["imap:provider:p", "", "imap:p:7:2", "", job(2, "\\ud800")],
@@ -47,11 +47,11 @@ describe("scripts write nothing when the last item of a batch is bad", () => {
       ["", "", "imap:p:7:2", "", job(2)],
       ["imap:provider:p", "", "imap:p:7:2"],
     ]) {
-      const result = await run(scripts.ingest, keys, [60_000, "imap:signature:abc", "imap", 0, ...good, ...bad]);
+      const result = await run(scripts.ingest, keys, [60_000, "imap:signature:abc", "imap", 0, k.lanes, ...good, ...bad]);
       expect(result.ok, JSON.stringify(bad)).toBe(false);
       expect(await snapshot(q)).toEqual(before);
     }
-    const fine = await run(scripts.ingest, keys, [60_000, "imap:signature:abc", "imap", 0, ...good]);
+    const fine = await run(scripts.ingest, keys, [60_000, "imap:signature:abc", "imap", 0, k.lanes, ...good]);
     expect(fine).toEqual({ ok: true, reply: ["enqueued"] });
   });
 
@@ -59,8 +59,8 @@ describe("scripts write nothing when the last item of a batch is bad", () => {
     q = testQueue("tcp");
     const k = q.settings.keys;
     await q.redis.hset(k.registry, "imap:provider:p", registryValue({ tenantId: "t", providerId: "p" }), "imap:provider:broken", "{not json");
-    const keys = [k.ready, k.wake, k.dedupe, k.registry, k.gmailCursor, k.counters];
-    const result = await run(scripts.ingest, keys, [60_000, "", "imap", 0, "imap:provider:p", "", "a", "", job(1), "imap:provider:broken", "", "b", "", job(2)]);
+    const keys = [k.rotation, k.wake, k.dedupe, k.registry, k.gmailCursor, k.counters];
+    const result = await run(scripts.ingest, keys, [60_000, "", "imap", 0, k.lanes, "imap:provider:p", "", "a", "", job(1), "imap:provider:broken", "", "b", "", job(2)]);
     expect(result).toEqual({ ok: true, reply: ["enqueued", "unknown"] });
   });
 
@@ -69,11 +69,11 @@ describe("scripts write nothing when the last item of a batch is bad", () => {
     const k = q.settings.keys;
     const before = await snapshot(q);
     for (const bad of [job(2, "\\ud800"), "[]", '{"provider":"imap"}']) {
-      const result = await run(scripts.enqueue, [k.ready, k.wake, k.dedupe], [60_000, "d1", job(1), "d2", bad]);
+      const result = await run(scripts.enqueue, [k.rotation, k.wake, k.dedupe], [60_000, k.lanes, "d1", job(1), "d2", bad]);
       expect(result.ok, bad).toBe(false);
       expect(await snapshot(q)).toEqual(before);
     }
-    expect((await run(scripts.enqueue, [k.ready, k.wake, k.dedupe], [60_000, "d1", job(1), "d2"])).ok).toBe(false);
+    expect((await run(scripts.enqueue, [k.rotation, k.wake, k.dedupe], [60_000, k.lanes, "d1", job(1), "d2"])).ok).toBe(false);
     expect(await snapshot(q)).toEqual(before);
   });
 

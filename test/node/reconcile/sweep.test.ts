@@ -17,7 +17,7 @@ import type { Db } from "../../../consumer/store/db.ts";
 import { testDatabase, type TestDatabase } from "../../support/database.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { buildMail } from "../../support/mail.ts";
-import { testQueue, type TestQueue } from "../../support/queues.ts";
+import { readyRaws, testQueue, type TestQueue } from "../../support/queues.ts";
 import { inject } from "vitest";
 
 const APP = { azureTenantId: "contoso", clientId: "app", clientSecret: "secret" };
@@ -58,7 +58,7 @@ beforeEach(async () => {
 });
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
-const readyPointers = async () => (await q.redis.lrange(q.settings.keys.ready, 0, -1)).map((r) => JSON.parse(r) as { origin?: string; pointer: Record<string, string> });
+const readyPointers = async () => (await readyRaws(q)).map((r) => JSON.parse(r) as { origin?: string; pointer: Record<string, string> });
 
 async function microsoftMailbox(since = minutesAgo(30)) {
   const address = `helpdesk-${n++}@contoso.example`;

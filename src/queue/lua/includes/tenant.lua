@@ -42,8 +42,8 @@ local function push_all(command, key, values)
   return length
 end
 
--- Tenants whose lane was empty join the rotation at the FRONT, in the order given: a tenant
--- with no backlog waits for no one's (the tenants with a backlog are served in turn behind it).
+-- Tenants whose released jobs went back to an empty lane rejoin the rotation at the FRONT, in
+-- the order given: those jobs had already waited their turn.
 local function join_rotation_front(rotation_key, tenants)
   if #tenants == 0 then return end
   local reversed = {}
@@ -51,7 +51,11 @@ local function join_rotation_front(rotation_key, tenants)
   push_all('LPUSH', rotation_key, reversed)
 end
 
--- Put jobs (oldest first) at the end of their tenants' lanes.
+-- Put jobs (oldest first) at the end of their tenants' lanes; a tenant whose lane was empty
+-- joins the rotation at the back, so it is served after one turn of each tenant ahead of it
+-- (each turn at most that tenant's weight: a backlog does not make anyone wait for all of it).
+-- Returns how many tenants joined: enqueue wakes an idle consumer only then, since a consumer
+-- goes idle only once it found the rotation empty.
 local function route_to_lanes(raws, lane_prefix, rotation_key)
   local groups, order = by_tenant(raws)
   local newcomers = {}
@@ -59,11 +63,12 @@ local function route_to_lanes(raws, lane_prefix, rotation_key)
     local g = groups[t]
     if push_all('LPUSH', lane_prefix .. t, g) == #g then newcomers[#newcomers + 1] = t end
   end
-  join_rotation_front(rotation_key, newcomers)
+  push_all('RPUSH', rotation_key, newcomers)
+  return #newcomers
 end
 
--- Take up to `limit` jobs off the arrivals list (the single ready list the edge's ingest and
--- enqueue write, and where jobs from before tenant lanes wait), oldest first.
+-- Take up to `limit` jobs off the arrivals list (the single ready list: what the queue before
+-- tenant lanes left there, and the jobs reclaim, promote and dlq-requeue put back), oldest first.
 local function take_arrivals(ready_key, limit)
   local newest_first = redis.call('LRANGE', ready_key, -limit, -1)
   local n = #newest_first
