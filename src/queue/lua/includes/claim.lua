@@ -1,6 +1,7 @@
 -- @include tenant
--- Claim up to `count` jobs, serving tenants in turn. First the arrivals (the ready list the edge
--- writes) and the due retries join the end of their tenants' lanes; then tenants are taken from
+-- Claim up to `count` jobs, serving tenants in turn. First the arrivals (the single ready list:
+-- what the queue before tenant lanes left, and what reclaim, promote and dlq-requeue put back)
+-- and the due retries join the end of their tenants' lanes; then tenants are taken from
 -- the front of the rotation one at a time, each giving up to its weight in jobs (all that is
 -- still wanted when no other tenant waits, and never more than its max-inflight allows), and
 -- go to the back of the rotation while their lane holds more. A turn the batch cut short goes
