@@ -30,7 +30,7 @@ export interface QueueKeys {
   rotation: string;
   /** Tenants with jobs in their lane held back at their max-inflight (set). */
   capped: string;
-  /** Jobs in flight per tenant (hash: tenantId → count). */
+  /** Jobs in flight of each tenant with a max-inflight (hash: tenantId → count). */
   tenantInflight: string;
   /** The turn the last claim cut short (string: "jobs still owed|tenantId"). */
   turn: string;

@@ -268,14 +268,14 @@ export class PointerQueue {
   async ack(leases: readonly Lease[]): Promise<boolean[]> {
     if (leases.length === 0) return [];
     const { keys } = this;
-    const reply = list(await this.#client.run(scripts.ack, [keys.inflight, keys.processing, keys.lease, keys.tenantInflight, keys.capped, keys.rotation, keys.wake], pairs(leases)));
+    const reply = list(await this.#client.run(scripts.ack, [keys.inflight, keys.processing, keys.lease, keys.tenantInflight, keys.capped, keys.rotation, keys.wake, keys.tenantConfig], pairs(leases)));
     return reply.map((r) => num(r) === 1);
   }
 
   async fail(lease: Lease, failure: { error: string; permanent?: boolean; retryAfterMs?: number }): Promise<FailResult> {
     const { keys, settings } = this;
     const reply = list(
-      await this.#client.run(scripts.fail, [keys.inflight, keys.processing, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.tenantInflight, keys.capped, keys.rotation], [
+      await this.#client.run(scripts.fail, [keys.inflight, keys.processing, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.tenantInflight, keys.capped, keys.rotation, keys.tenantConfig], [
         lease.jobId,
         lease.token,
         failure.error.slice(0, MAX_ERROR_LENGTH),
@@ -306,7 +306,7 @@ export class PointerQueue {
     if (leases.length === 0) return [];
     const { keys } = this;
     const reply = list(
-      await this.#client.run(scripts.release, [keys.inflight, keys.processing, keys.lease, keys.rotation, keys.wake, keys.tenantInflight, keys.capped], [keys.lanes, ...pairs(leases)]),
+      await this.#client.run(scripts.release, [keys.inflight, keys.processing, keys.lease, keys.rotation, keys.wake, keys.tenantInflight, keys.capped, keys.tenantConfig], [keys.lanes, ...pairs(leases)]),
     );
     return reply.map((r) => num(r) === 1);
   }
@@ -316,7 +316,7 @@ export class PointerQueue {
     const reply = list(
       await this.#client.run(
         scripts.reclaim,
-        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.dedupe, keys.rotation, keys.capped, keys.tenantInflight],
+        [keys.ready, keys.processing, keys.inflight, keys.lease, keys.delayed, keys.dlq, keys.wake, keys.dedupe, keys.rotation, keys.capped, keys.tenantInflight, keys.tenantConfig],
         [this.settings.maxAttempts, limit],
       ),
     );
@@ -357,7 +357,7 @@ export class PointerQueue {
    * first). Sorts waiting arrivals into their lanes first, as a claim would. */
   async tenantStats(): Promise<{ now: number; unsorted: number; tenants: TenantStats[] }> {
     const { keys } = this;
-    const r = list(await this.#client.run(scripts.tenantStats, [keys.ready, keys.rotation, keys.capped, keys.tenantInflight, keys.tenantConfig], [keys.lanes, ROUTE_LIMIT]));
+    const r = list(await this.#client.run(scripts.tenantStats, [keys.ready, keys.rotation, keys.capped, keys.inflight, keys.tenantConfig], [keys.lanes, ROUTE_LIMIT]));
     const now = num(r[0]);
     const tenants: TenantStats[] = [];
     for (let i = 2; i + 5 < r.length; i += 6) {
@@ -384,13 +384,13 @@ export class PointerQueue {
     if (parsed.data.weight !== undefined) value.weight = parsed.data.weight;
     if (parsed.data.maxInflight !== undefined) value.maxInflight = parsed.data.maxInflight;
     const { keys } = this;
-    await this.#client.run(scripts.tenantSet, [keys.tenantConfig, keys.capped, keys.rotation, keys.wake], [tenantId, JSON.stringify(value)]);
+    await this.#client.run(scripts.tenantSet, [keys.tenantConfig, keys.capped, keys.rotation, keys.wake, keys.inflight, keys.tenantInflight], [tenantId, JSON.stringify(value)]);
   }
 
   /** Back to the defaults (weight 1, no cap); false when the tenant had no settings. */
   async clearTenant(tenantId: string): Promise<boolean> {
     const { keys } = this;
-    return num(await this.#client.run(scripts.tenantSet, [keys.tenantConfig, keys.capped, keys.rotation, keys.wake], [tenantId, ""])) === 1;
+    return num(await this.#client.run(scripts.tenantSet, [keys.tenantConfig, keys.capped, keys.rotation, keys.wake, keys.inflight, keys.tenantInflight], [tenantId, ""])) === 1;
   }
 
   /** Every tenant that has settings. */

@@ -19,5 +19,5 @@
 -- @include claim
 
 local out = { (#ARGV - 7) / 2 }
-ack_leases(KEYS[3], KEYS[2], KEYS[4], { KEYS[10], KEYS[9], KEYS[8], KEYS[7] }, ARGV, 8, out)
+ack_leases(KEYS[3], KEYS[2], KEYS[4], { KEYS[10], KEYS[9], KEYS[8], KEYS[7], KEYS[11] }, ARGV, 8, out)
 return claim_jobs(KEYS, ARGV, out)

@@ -1,9 +1,10 @@
 --[[
-  tenant-stats: each tenant's backlog, oldest ready job, jobs in flight and settings. Arrivals are
-  sorted into their lanes first (the step every claim begins with), so the figures include them.
+  tenant-stats: each tenant's backlog, oldest ready job, jobs in flight (counted from the
+  inflight records) and settings. Arrivals are sorted into their lanes first (the step every
+  claim begins with), so the figures include them.
 
   KEYS[1] ready list (arrivals)   KEYS[2] tenant rotation list   KEYS[3] capped tenants set
-  KEYS[4] tenant inflight hash    KEYS[5] tenant config hash
+  KEYS[4] inflight hash           KEYS[5] tenant config hash
   ARGV[1] lane key prefix   ARGV[2] how many arrivals to sort at most
 
   Returns { now, arrivals left unsorted, then per tenant: tenantId, ready,
@@ -28,11 +29,14 @@ for _, t in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   capped[t] = true
   add(t)
 end
-local counts = redis.call('HGETALL', KEYS[4])
 local inflight = {}
-for i = 1, #counts, 2 do
-  inflight[counts[i]] = tonumber(counts[i + 1])
-  add(counts[i])
+for _, rec in ipairs(redis.call('HVALS', KEYS[4])) do
+  local raw = string.match(rec, '^[^|]*|%d+|%d+|(.*)$')
+  if raw then
+    local t = job_tenant(raw)
+    inflight[t] = (inflight[t] or 0) + 1
+    add(t)
+  end
 end
 local configs = redis.call('HGETALL', KEYS[5])
 local config = {}

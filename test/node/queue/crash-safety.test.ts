@@ -79,7 +79,7 @@ describe.each(transports)("crash safety over %s", (transport) => {
     const id = await oneJob(q.queue);
     const claim = (await q.queue.claim()).claims[0]!;
     const { keys } = q.settings;
-    const call = q.redis.eval(scripts.release.source, 7, keys.inflight, keys.processing, keys.lease, keys.rotation, keys.wake, keys.tenantInflight, keys.capped, keys.lanes, claim.jobId, claim.token, "dangling-job-id");
+    const call = q.redis.eval(scripts.release.source, 8, keys.inflight, keys.processing, keys.lease, keys.rotation, keys.wake, keys.tenantInflight, keys.capped, keys.tenantConfig, keys.lanes, claim.jobId, claim.token, "dangling-job-id");
     await expect(call).rejects.toThrow(/pairs/);
     await expectOnePlace(id, "processing");
     expect(await readyRaws(q)).toHaveLength(0);

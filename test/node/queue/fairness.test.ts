@@ -167,6 +167,20 @@ describe.each(transports)("fair claiming over %s", (transport) => {
     expect(await q.queue.stats()).toMatchObject({ ready: 0, inflight: 0 });
   });
 
+  it("a cap set while a tenant's jobs are in flight counts them (jobs in flight are counted only for capped tenants)", async () => {
+    q = testQueue(transport);
+    await enqueue("A", 1, 10);
+    const first = await q.queue.claim({ count: 5 });
+    expect(await q.redis.hgetall(q.settings.keys.tenantInflight)).toEqual({});
+    await q.queue.setTenant("A", { maxInflight: 6 });
+    expect((await q.queue.claim({ count: 10 })).claims.map(uid)).toEqual([6]);
+    await q.queue.ack(first.claims.slice(0, 2));
+    expect((await q.queue.claim({ count: 10 })).claims.map(uid)).toEqual([7, 8]);
+    await q.queue.setTenant("A", { weight: 2 });
+    expect(await q.redis.hgetall(q.settings.keys.tenantInflight)).toEqual({});
+    expect((await q.queue.claim({ count: 10 })).claims.map(uid)).toEqual([9, 10]);
+  });
+
   it("a capped tenant whose job finishes wakes an idle consumer", async () => {
     q = testQueue(transport);
     await q.queue.setTenant("A", { maxInflight: 1 });

@@ -70,8 +70,9 @@ local function claim_jobs(k, a, out)
   local claimed, pops = 0, 0
   local waiting = redis.call('LLEN', k[8])
   while claimed < count and waiting > 0 and pops < count + 100 do
-    -- The tenant at the front stays there (no write) unless it leaves, moves back or is parked.
-    local t = redis.call('LINDEX', k[8], 0)
+    -- The tenant at the front moves to the back at once (its turn is taken); it is removed from
+    -- there if it leaves or is parked, and put back in front if the batch cuts its turn short.
+    local t = redis.call('LMOVE', k[8], k[8], 'LEFT', 'RIGHT')
     if not t then break end
     local others = waiting - 1
     local c = config_of(t)
@@ -82,7 +83,7 @@ local function claim_jobs(k, a, out)
     end
     local lane = lane_prefix .. t
     if room <= 0 then
-      redis.call('LPOP', k[8])
+      redis.call('RPOP', k[8])
       redis.call('SADD', k[9], t)
       waiting = others
     else
@@ -123,12 +124,15 @@ local function claim_jobs(k, a, out)
             claimed = claimed + 1
             leases[#leases + 1] = lease_until
             leases[#leases + 1] = job.jobId
-            if not claimed_by[t] then
-              claimed_by[t] = 0
-              claimed_order[#claimed_order + 1] = t
+            -- Jobs in flight are counted for the tenants that have a cap.
+            if c.cap then
+              if not claimed_by[t] then
+                claimed_by[t] = 0
+                claimed_order[#claimed_order + 1] = t
+              end
+              claimed_by[t] = claimed_by[t] + 1
+              used[t] = used[t] + 1
             end
-            claimed_by[t] = claimed_by[t] + 1
-            if used[t] then used[t] = used[t] + 1 end
             out[#out + 1] = job.jobId
             out[#out + 1] = token
             out[#out + 1] = delivery
@@ -140,16 +144,15 @@ local function claim_jobs(k, a, out)
         end
       end
       if not more then
-        redis.call('LPOP', k[8])
+        redis.call('RPOP', k[8])
         waiting = others
       elseif c.cap and used[t] >= c.cap then
-        redis.call('LPOP', k[8])
+        redis.call('RPOP', k[8])
         redis.call('SADD', k[9], t)
         waiting = others
       elseif others > 0 and claimed >= count and #newest_first < quantum then
+        redis.call('LMOVE', k[8], k[8], 'RIGHT', 'LEFT')
         next_turn = (quantum - #newest_first) .. '|' .. t
-      elseif others > 0 then
-        redis.call('LMOVE', k[8], k[8], 'LEFT', 'RIGHT')
       end
     end
   end

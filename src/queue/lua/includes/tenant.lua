@@ -79,20 +79,43 @@ local function take_arrivals(ready_key, limit)
   return raws
 end
 
--- Jobs that left flight (acked, failed, released) give their tenants' slots back: the tenant's
--- inflight count drops, and a tenant parked at its cap rejoins the rotation, waking an idle
--- consumer for it. `k` = { tenant inflight hash, capped set, rotation, wake marker }.
+-- The max-inflight in a tenant's settings JSON, or nil for none.
+local function cap_of(raw)
+  if not raw then return nil end
+  local ok, v = pcall(cjson.decode, raw)
+  local cap = ok and type(v) == 'table' and tonumber(v.maxInflight)
+  if cap and cap >= 1 then return math.floor(cap) end
+  return nil
+end
+
+-- Jobs that left flight (acked, failed, released) give their tenants' slots back: for a tenant
+-- with a cap (only those are counted) the inflight count drops, and if it was parked at its cap
+-- it rejoins the rotation, waking an idle consumer for it. With no tenant settings at all this
+-- costs one command. `k` = { tenant inflight hash, capped set, rotation, wake marker, config }.
 local function free_slots(k, raws)
-  if #raws == 0 then return end
+  if #raws == 0 or redis.call('HLEN', k[5]) == 0 then return end
   local groups, order = by_tenant(raws)
-  local any_capped = redis.call('SCARD', k[2]) > 0
+  local settings = redis.call('HMGET', k[5], unpack(order))
   local woke = false
-  for _, t in ipairs(order) do
-    if redis.call('HINCRBY', k[1], t, -#groups[t]) <= 0 then redis.call('HDEL', k[1], t) end
-    if any_capped and redis.call('SREM', k[2], t) == 1 then
-      redis.call('RPUSH', k[3], t)
-      woke = true
+  for i, t in ipairs(order) do
+    if cap_of(settings[i]) then
+      if redis.call('HINCRBY', k[1], t, -#groups[t]) <= 0 then redis.call('HDEL', k[1], t) end
+      if redis.call('SREM', k[2], t) == 1 then
+        redis.call('RPUSH', k[3], t)
+        woke = true
+      end
     end
   end
   if woke then redis.call('ZADD', k[4], 0, 'ready') end
+end
+
+-- How many jobs of `tenant` the inflight records hold (the truth the counts are kept from).
+local function count_inflight(inflight_key, tenant)
+  local records = redis.call('HVALS', inflight_key)
+  local n = 0
+  for _, rec in ipairs(records) do
+    local raw = string.match(rec, '^[^|]*|%d+|%d+|(.*)$')
+    if raw and job_tenant(raw) == tenant then n = n + 1 end
+  end
+  return n
 end

@@ -7,6 +7,7 @@
   KEYS[1] inflight hash   KEYS[2] processing list   KEYS[3] lease zset
   KEYS[4] delayed zset    KEYS[5] dlq list          KEYS[6] wake marker zset
   KEYS[7] tenant inflight hash   KEYS[8] capped tenants set   KEYS[9] tenant rotation list
+  KEYS[10] tenant config hash
   ARGV[1] jobId  ARGV[2] token  ARGV[3] error (short, no email content)
   ARGV[4] 'retry' or 'dead'  ARGV[5] max attempts  ARGV[6] backoff base ms  ARGV[7] backoff max ms
   ARGV[8] jitter in [0,1] (from the client: script randomness is not to be relied on)
@@ -24,7 +25,7 @@ if not entry then return { 'stale' } end
 
 local now = now_ms()
 forget_inflight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], entry)
-free_slots({ KEYS[7], KEYS[8], KEYS[9], KEYS[6] }, { entry.raw })
+free_slots({ KEYS[7], KEYS[8], KEYS[9], KEYS[6], KEYS[10] }, { entry.raw })
 
 local job = decode_job(entry.raw)
 job.attempt = entry.delivery

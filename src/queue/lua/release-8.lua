@@ -7,7 +7,7 @@
 
   KEYS[1] inflight hash   KEYS[2] processing list   KEYS[3] lease zset
   KEYS[4] tenant rotation list   KEYS[5] wake marker zset   KEYS[6] tenant inflight hash
-  KEYS[7] capped tenants set
+  KEYS[7] capped tenants set     KEYS[8] tenant config hash
   ARGV[1] lane key prefix   ARGV[2..] pairs: jobId, token (in claim order)
 
   Returns one integer per pair: 1 released, 0 stale (or the same job named again).
@@ -41,7 +41,7 @@ for i = 2, #ARGV, 2 do
 end
 
 for _, h in ipairs(entries) do forget_inflight(inflight_key, processing_key, lease_key, h.id, h.entry) end
-free_slots({ KEYS[6], KEYS[7], rotation_key, wake_key }, raws)
+free_slots({ KEYS[6], KEYS[7], rotation_key, wake_key, KEYS[8] }, raws)
 
 -- Claim takes from the right end of a lane, so a tenant's first job given must end up
 -- right-most: push each tenant's jobs right to left.

@@ -6,15 +6,17 @@
      without an inflight record (written by hand, or left by a bug) are treated the same way;
   3. promotes delayed retries that are due;
   4. forgets expired dedupe keys;
-  5. recounts each tenant's jobs in flight from the inflight records (so a count can never drift:
-     jobs claimed before tenant lanes, or by an older consumer, are counted too) and returns the
-     capped tenants to the rotation, where claim parks again those still at their cap.
+  5. recounts the jobs in flight of each tenant with a cap from the inflight records (so a count
+     can never drift: jobs claimed before tenant lanes, or by an older consumer, are counted too)
+     and returns the capped tenants to the rotation, where claim parks again those still at
+     their cap.
   Jobs go back to the ready list (the arrivals), so they join the end of their tenant's lane at
   the next claim.
 
   KEYS[1] ready list   KEYS[2] processing list   KEYS[3] inflight hash   KEYS[4] lease zset
   KEYS[5] delayed zset KEYS[6] dlq list          KEYS[7] wake marker     KEYS[8] dedupe zset
   KEYS[9] tenant rotation list   KEYS[10] capped tenants set   KEYS[11] tenant inflight hash
+  KEYS[12] tenant config hash
   ARGV[1] max attempts   ARGV[2] most jobs to move per step
 
   Returns { now, requeued, deadLettered, repaired, promoted, movedIds... } where movedIds are
@@ -94,19 +96,25 @@ end
 -- 4. dedupe keys past their TTL
 redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now)
 
--- 5. tenants' jobs in flight, counted again; capped tenants back in the rotation
+-- 5. capped tenants' jobs in flight, counted again; capped tenants back in the rotation
 if redis.call('HLEN', KEYS[3]) <= limit then
-  local records = redis.call('HGETALL', KEYS[3])
+  local settings = redis.call('HGETALL', KEYS[12])
+  local capped_tenant = {}
+  for i = 1, #settings, 2 do
+    if cap_of(settings[i + 1]) then capped_tenant[settings[i]] = true end
+  end
   local raws = {}
-  for i = 2, #records, 2 do
-    local entry = parse_inflight(records[i])
+  for _, rec in ipairs(redis.call('HVALS', KEYS[3])) do
+    local entry = parse_inflight(rec)
     if entry then raws[#raws + 1] = entry.raw end
   end
   local groups, order = by_tenant(raws)
   local counts = {}
   for _, t in ipairs(order) do
-    counts[#counts + 1] = t
-    counts[#counts + 1] = #groups[t]
+    if capped_tenant[t] then
+      counts[#counts + 1] = t
+      counts[#counts + 1] = #groups[t]
+    end
   end
   redis.call('DEL', KEYS[11])
   push_all('HSET', KEYS[11], counts)

@@ -4,7 +4,7 @@
 
   KEYS[1] inflight hash   KEYS[2] processing list   KEYS[3] lease zset
   KEYS[4] tenant inflight hash   KEYS[5] capped tenants set   KEYS[6] tenant rotation list
-  KEYS[7] wake marker zset (set when a capped tenant gets a slot back)
+  KEYS[7] wake marker zset (set when a capped tenant gets a slot back)   KEYS[8] tenant config hash
   ARGV pairs: jobId, token
 
   Returns one integer per pair: 1 acked, 0 stale (not in flight under that token).
@@ -12,4 +12,4 @@
 -- @include inflight
 -- @include ack
 
-return ack_leases(KEYS[1], KEYS[2], KEYS[3], { KEYS[4], KEYS[5], KEYS[6], KEYS[7] }, ARGV, 1, {})
+return ack_leases(KEYS[1], KEYS[2], KEYS[3], { KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8] }, ARGV, 1, {})
