@@ -423,7 +423,7 @@ function markdown(r: Result): string {
     "",
     "## Tenant lanes against the single list they replaced",
     "",
-    `The same rounds: Inlet's queue now (tenant lanes, src/queue/) against the single-list queue as it was at ${r.baselineCommit.slice(0, 12)} (frozen in bench/baseline-queue/), both over Redis TCP. Every job is sorted from the arrivals into its tenant's lane before it is claimed; the jobs are one tenant's except in the last row, where each comes from another of 100 tenants and the rotation turns on every job (the most work per job for the lanes).`,
+    `The same rounds: Inlet's queue now (tenant lanes, src/queue/) against the single-list queue as it was at ${r.baselineCommit.slice(0, 12)} (frozen in bench/baseline-queue/), both over Redis TCP. Enqueue writes each job to its tenant's lane and claim takes tenants from the rotation; the jobs are one tenant's except in the last row, where each comes from another of 100 tenants and the rotation turns on every job (the most work per job for the lanes).`,
     "",
     "| shape | lanes e2e | single list e2e | lanes / single list | lanes processing only | single list processing only | ratio |",
     "|---|---:|---:|---:|---:|---:|---:|",
