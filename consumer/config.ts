@@ -51,6 +51,8 @@ export interface DatabaseConfig {
   dataDir: string;
   /** INLET_SECRETS_KEY: the key ring stored credentials are sealed with (undefined: not set). */
   secrets: KeyRing | undefined;
+  /** INLET_ALLOW_PLAINTEXT_SECRETS=1: the CLI may store secret values without a key ring. */
+  allowPlainSecrets: boolean;
 }
 
 export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
@@ -117,7 +119,7 @@ export function secretsKeyRing(env: Env): KeyRing | undefined {
 }
 
 export function databaseConfig(env: Env): DatabaseConfig {
-  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet"), secrets: secretsKeyRing(env) };
+  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet"), secrets: secretsKeyRing(env), allowPlainSecrets: flag(env, "INLET_ALLOW_PLAINTEXT_SECRETS", false) };
 }
 
 export function consumerConfig(env: Env): ConsumerConfig {

@@ -20,7 +20,7 @@ import { unsubscribeMicrosoft } from "../../providers/microsoft.ts";
 import { onboardGmail, onboardImap, onboardMicrosoft } from "../../providers/onboard.ts";
 import { renewDue } from "../../providers/upkeep.ts";
 import { connectQueue } from "../../runtime/queue-connection.ts";
-import { maskCredentials } from "../../secrets/credential-fields.ts";
+import { censusOf, maskCredentials } from "../../secrets/credential-fields.ts";
 import { Mailboxes } from "../../store/mailboxes.ts";
 import { openDatabase } from "../../store/open.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
@@ -107,8 +107,18 @@ function printConnected(kind: ProviderKind, tenant: string, address: string, res
   printJson({ providerId: result.providerId, kind, tenant, address: address.toLowerCase(), connectedAs: result.connectedAs, requeued: result.requeued, ...result.details });
 }
 
+/** Credentials are sealed when a key ring is configured; without one, a secret given as a value
+ * (not an `env:NAME` reference) is refused unless plain storage was asked for. */
+function refusePlainSecrets(config: ConsumerConfig, credentials: unknown): void {
+  if (config.secrets || config.allowPlainSecrets || censusOf(credentials).plain === 0) return;
+  throw new CliError(
+    "refusing to store a secret in plain text: set INLET_SECRETS_KEY (a base64 32-byte key, e.g. `openssl rand -base64 32`) so stored credentials are sealed, pass the secret as an env:NAME reference, or set INLET_ALLOW_PLAINTEXT_SECRETS=1 to store it as given",
+  );
+}
+
 async function addProvider(kind: ProviderKind, address: string, credentials: MailboxCredentials, options: Common, onboard: (ctx: ProviderContext) => Onboard): Promise<void> {
-  await withProviders(async (ctx) => {
+  await withProviders(async (ctx, config) => {
+    refusePlainSecrets(config, credentials);
     try {
       const result = await connectMailbox(ctx, { tenantId: options.tenant, kind, address, credentials, ...(options.bulkOpensTickets ? { bulkMailOpensTickets: true } : {}) }, onboard(ctx));
       printConnected(kind, options.tenant, address, result);
@@ -233,6 +243,8 @@ export function registerProviders(program: Command): void {
     .action((o: Common & { clientId: string; clientSecret: string; topic?: string; loginHint?: string; port?: number; timeout: number }) =>
       run(() =>
         withProviders(async (ctx, config) => {
+          // The flow ends with a refresh token, a secret stored as a value.
+          refusePlainSecrets(config, { clientSecret: o.clientSecret, refreshToken: "(from the flow)" });
           const result = await connectGoogleInteractively(ctx, config.providers, {
             tenantId: o.tenant,
             clientId: o.clientId,
@@ -262,6 +274,7 @@ export function registerProviders(program: Command): void {
       run(() =>
         withProviders(async (ctx, config) => {
           const app = appCredential(o);
+          refusePlainSecrets(config, app);
           const result = await connectMicrosoftInteractively(ctx, config.providers, {
             tenantId: o.tenant,
             mailbox: o.mailbox,
