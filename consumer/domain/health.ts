@@ -48,7 +48,7 @@ export function expiryOf(mailbox: MailboxRecord): string | undefined {
   return undefined;
 }
 
-const hours = (ms: number) => (ms >= 3600_000 ? `${(ms / 3600_000).toFixed(1)} h` : `${Math.max(0, Math.round(ms / 60_000))} min`);
+const hours = (ms: number) => (ms >= 3600_000 ? `${(ms / 3600_000).toFixed(1)} h` : `${Math.max(0, Math.floor(ms / 60_000))} min`);
 
 export function deriveStatus(mailbox: MailboxRecord, health: HealthRecord, now = Date.now()): { status: MailboxStatus; reason: string } {
   if (mailbox.authorisation) return { status: "needs_reauthorisation", reason: `the provider refused the grant (${mailbox.authorisation.reason}); connect the mailbox again` };
