@@ -8,6 +8,7 @@ import { startConsumerApp, type ConsumerApp, type ConsumerAppParts } from "../..
 import { consumerConfig } from "../../consumer/config.ts";
 import { subscribeMicrosoft } from "../../consumer/providers/microsoft.ts";
 import { startFakeGraph, type FakeGraph } from "../../dev/fakes/graph.ts";
+import type { Fault } from "../../dev/fakes/http-server.ts";
 import { captureLogs } from "./log-capture.ts";
 import { createPostgresDatabase } from "./database.ts";
 import { buildMail } from "./mail.ts";
@@ -27,7 +28,7 @@ export interface OperatedConsumer {
   providerId: string;
   logs: ReturnType<typeof captureLogs>;
   /** Put a message in the mailbox and its pointer in the queue (as a notification would). */
-  deliver(subject: string, options?: { fault?: { status: number } }): Promise<{ messageId: string; jobId: string }>;
+  deliver(subject: string, options?: { fault?: Fault }): Promise<{ messageId: string; jobId: string }>;
   tickets(): Promise<number>;
   close(): Promise<void>;
 }
