@@ -25,6 +25,8 @@ export interface OperatedConsumer {
   q: TestQueue;
   /** The consumer's HTTP base URL. */
   url: string;
+  /** The environment the consumer runs with, for `inlet` commands against the same queue and database. */
+  env: Record<string, string>;
   providerId: string;
   logs: ReturnType<typeof captureLogs>;
   /** Put a message in the mailbox and its pointer in the queue (as a notification would). */
@@ -44,8 +46,7 @@ export async function startOperatedConsumer(options: { port: number; env?: Recor
   const address = ingress.address();
   const q = testQueue("tcp");
   const logs = captureLogs();
-  const app = await startConsumerApp(
-    consumerConfig({
+  const env: Record<string, string> = {
       REDIS_URL: inject("redisUrl"),
       UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX: q.settings.keys.ready.replace(/ready$/, ""),
       DATABASE_URL: database.url,
@@ -62,10 +63,8 @@ export async function startOperatedConsumer(options: { port: number; env?: Recor
       // Sweeps only when a test asks for one.
       INLET_RECONCILE_INTERVAL_MS: "3600000",
       ...options.env,
-    }),
-    logs.log,
-    options.parts ?? {},
-  );
+  };
+  const app = await startConsumerApp(consumerConfig(env), logs.log, options.parts ?? {});
   const providerId = await app.mailboxes.add({ tenantId: "acme", kind: "microsoft", address: MAILBOX, credentials: { type: "microsoft", azureTenantId: "acme-entra", clientId: "app", clientSecret: CLIENT_SECRET } });
   await subscribeMicrosoft(app.providerContext, (await app.mailboxes.get(providerId))!);
   let n = 0;
@@ -74,6 +73,7 @@ export async function startOperatedConsumer(options: { port: number; env?: Recor
     graph,
     q,
     url: app.http!.url,
+    env,
     providerId,
     logs,
     async deliver(subject, o = {}) {
