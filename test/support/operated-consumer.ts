@@ -2,13 +2,13 @@
 // (startConsumerApp) on real Redis and PostgreSQL with its HTTP server and INLET_ADMIN_TOKEN set,
 // the local Graph fake, a peer answering Graph's validation handshake as the Worker does (so
 // subscriptions are real), and a Microsoft mailbox connected with a subscription.
-import { createServer, type Server } from "node:http";
 import { inject } from "vitest";
 import { startConsumerApp, type ConsumerApp, type ConsumerAppParts } from "../../consumer/app.ts";
 import { consumerConfig } from "../../consumer/config.ts";
 import { subscribeMicrosoft } from "../../consumer/providers/microsoft.ts";
 import { startFakeGraph, type FakeGraph } from "../../dev/fakes/graph.ts";
 import type { Fault } from "../../dev/fakes/http-server.ts";
+import { startValidationPeer } from "../../dev/fakes/validation-peer.ts";
 import { captureLogs } from "./log-capture.ts";
 import { createPostgresDatabase } from "./database.ts";
 import { buildMail } from "./mail.ts";
@@ -36,14 +36,8 @@ export interface OperatedConsumer {
 }
 
 export async function startOperatedConsumer(options: { port: number; env?: Record<string, string>; parts?: ConsumerAppParts }): Promise<OperatedConsumer> {
-  const [graph, database] = await Promise.all([startFakeGraph(), createPostgresDatabase()]);
+  const [graph, database, ingress] = await Promise.all([startFakeGraph(), createPostgresDatabase(), startValidationPeer()]);
   graph.addApp({ azureTenantId: "acme-entra", clientId: "app", clientSecret: CLIENT_SECRET });
-  const ingress: Server = createServer((req, res) => {
-    const token = new URL(req.url ?? "/", "http://x").searchParams.get("validationToken");
-    res.writeHead(token ? 200 : 202, { "content-type": "text/plain" }).end(token ?? "");
-  });
-  await new Promise<void>((r) => ingress.listen(0, "127.0.0.1", r));
-  const address = ingress.address();
   const q = testQueue("tcp");
   const logs = captureLogs();
   const env: Record<string, string> = {
@@ -52,7 +46,7 @@ export async function startOperatedConsumer(options: { port: number; env?: Recor
       DATABASE_URL: database.url,
       MICROSOFT_GRAPH_BASE_URL: graph.graphBaseUrl,
       MICROSOFT_LOGIN_BASE_URL: graph.loginBaseUrl,
-      INGRESS_URL: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
+      INGRESS_URL: ingress.url,
       INLET_IMAP_LISTENER: "0",
       INLET_CONCURRENCY: "2",
       INLET_HTTP_HOST: "127.0.0.1",
@@ -88,7 +82,7 @@ export async function startOperatedConsumer(options: { port: number; env?: Recor
     },
     async close() {
       await app.stop();
-      await Promise.all([graph.close(), q.close(), new Promise((r) => ingress.close(r))]);
+      await Promise.all([graph.close(), q.close(), ingress.close()]);
       await database.drop();
     },
   };
