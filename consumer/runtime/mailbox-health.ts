@@ -26,9 +26,29 @@ export interface MailboxHealthOptions {
   flushMs?: number;
 }
 
+/** What the recorder holds for a mailbox between flushes: epoch milliseconds, made ISO at flush. */
+interface Seen {
+  notifiedAt?: number;
+  processedAt?: number;
+  succeededAt?: number;
+  failures: number;
+  lastError?: { code: string; message: string; at: number };
+}
+
+const later = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+
+function toUpdate(providerId: string, seen: Seen): HealthUpdate {
+  const update: HealthUpdate = { providerId, failures: seen.failures };
+  if (seen.notifiedAt !== undefined) update.notifiedAt = new Date(seen.notifiedAt).toISOString();
+  if (seen.processedAt !== undefined) update.processedAt = new Date(seen.processedAt).toISOString();
+  if (seen.succeededAt !== undefined) update.succeededAt = new Date(seen.succeededAt).toISOString();
+  if (seen.lastError) update.lastError = { code: seen.lastError.code, message: seen.lastError.message, at: new Date(seen.lastError.at).toISOString() };
+  return update;
+}
+
 export class MailboxHealthRecorder implements JobObserver {
   readonly #o: Required<MailboxHealthOptions>;
-  #pending = new Map<string, HealthUpdate>();
+  #pending = new Map<string, Seen>();
   #task: PeriodicTask | undefined;
 
   constructor(options: MailboxHealthOptions) {
@@ -37,21 +57,18 @@ export class MailboxHealthRecorder implements JobObserver {
 
   settled(claim: Claim, result: JobResult): void {
     const { job } = claim;
-    const at = new Date().toISOString();
-    let update = this.#pending.get(job.providerId);
-    if (!update) this.#pending.set(job.providerId, (update = { providerId: job.providerId, failures: 0 }));
-    if (job.origin !== "sweep") {
-      const notifiedAt = new Date(job.enqueuedAt).toISOString();
-      if (!update.notifiedAt || notifiedAt > update.notifiedAt) update.notifiedAt = notifiedAt;
-    }
+    const now = Date.now();
+    let seen = this.#pending.get(job.providerId);
+    if (!seen) this.#pending.set(job.providerId, (seen = { failures: 0 }));
+    if (job.origin !== "sweep" && (seen.notifiedAt === undefined || job.enqueuedAt > seen.notifiedAt)) seen.notifiedAt = job.enqueuedAt;
     if (result.outcome === "processed" || result.outcome === "skipped") {
-      if (result.outcome === "processed" && result.messages > 0) update.processedAt = at;
-      update.succeededAt = at;
-      update.failures = 0;
+      if (result.outcome === "processed" && result.messages > 0) seen.processedAt = now;
+      seen.succeededAt = now;
+      seen.failures = 0;
       return;
     }
-    update.failures++;
-    update.lastError = { code: result.error.code, message: result.error.message.slice(0, ERROR_MESSAGE_CHARS), at };
+    seen.failures++;
+    seen.lastError = { code: result.error.code, message: result.error.message.slice(0, ERROR_MESSAGE_CHARS), at: now };
   }
 
   start(): void {
@@ -68,7 +85,7 @@ export class MailboxHealthRecorder implements JobObserver {
     const batch = this.#pending;
     this.#pending = new Map();
     try {
-      await this.#o.store.flush([...batch.values()]);
+      await this.#o.store.flush([...batch].map(([id, seen]) => toUpdate(id, seen)));
     } catch (error) {
       this.#restore(batch);
       throw error;
@@ -95,21 +112,24 @@ export class MailboxHealthRecorder implements JobObserver {
     return out;
   }
 
-  /** A failed flush's updates merged back under whatever was recorded meanwhile. */
-  #restore(batch: Map<string, HealthUpdate>): void {
+  /** A failed flush's records merged back under whatever was recorded meanwhile. */
+  #restore(batch: Map<string, Seen>): void {
     for (const [id, old] of batch) {
       const newer = this.#pending.get(id);
       if (!newer) {
         this.#pending.set(id, old);
         continue;
       }
-      const later = (a?: string, b?: string) => (a && b ? (a > b ? a : b) : (a ?? b));
-      const merged: HealthUpdate = { providerId: id, failures: newer.succeededAt ? newer.failures : old.failures + newer.failures };
+      const merged: Seen = { failures: newer.succeededAt !== undefined ? newer.failures : old.failures + newer.failures };
       const notifiedAt = later(old.notifiedAt, newer.notifiedAt);
       const processedAt = later(old.processedAt, newer.processedAt);
       const succeededAt = later(old.succeededAt, newer.succeededAt);
       const lastError = newer.lastError ?? old.lastError;
-      this.#pending.set(id, { ...merged, ...(notifiedAt ? { notifiedAt } : {}), ...(processedAt ? { processedAt } : {}), ...(succeededAt ? { succeededAt } : {}), ...(lastError ? { lastError } : {}) });
+      if (notifiedAt !== undefined) merged.notifiedAt = notifiedAt;
+      if (processedAt !== undefined) merged.processedAt = processedAt;
+      if (succeededAt !== undefined) merged.succeededAt = succeededAt;
+      if (lastError) merged.lastError = lastError;
+      this.#pending.set(id, merged);
     }
   }
 }
