@@ -59,7 +59,7 @@ function flash(c: Context): { text: string; error?: boolean } | undefined {
     case "purged":
       return { text: `Purged ${n ?? 0} dead letter(s).` };
     case "renewed":
-      return { text: `Renewed${detail ? ` (${detail})` : ""}.` };
+      return { text: `Renew now: ${detail ?? "done"}.` };
     case "resynced":
       return { text: `Swept now: ${n ?? 0} message(s) enqueued that were not yet processed.` };
     case "redelivered":

@@ -80,7 +80,7 @@ describe("the operations console in Chromium", () => {
     await page.click(`a[href='/console/mailboxes/${c.providerId}']`);
     expect(await page.content()).not.toContain(CLIENT_SECRET);
     await Promise.all([page.waitForURL(/done=renewed/), page.click("button:has-text('Renew subscription now')")]);
-    expect(await page.textContent("[role=status]")).toBe("Renewed (renewed).");
+    expect(await page.textContent("[role=status]")).toBe("Renew now: renewed.");
     expect(await page.textContent("dl")).toMatch(/status\s*healthy/);
     const expires = Date.parse((await c.app.mailboxes.get(c.providerId))!.cursors.graphSubscriptionExpiresAt!);
     expect(expires).toBeGreaterThan(Date.now() + 2 * 24 * 3600_000);

@@ -72,6 +72,15 @@ describe("the console over HTTP", () => {
     expect((await c.q.queue.deadLetters(0, 100)).records.map((r) => r.id)).not.toContain(jobId);
   });
 
+  it("Resync now sweeps the mailbox, as `inlet providers resync` does, and says what it enqueued", async () => {
+    const response = await post(`/console/mailboxes/${c.providerId}/resync`, {});
+    expect(response.status).toBe(303);
+    expect(response.headers.get("location")).toMatch(new RegExp(`^/console/mailboxes/${c.providerId}\\?done=resynced&n=\\d+$`));
+    const page = await (await get(response.headers.get("location")!)).text();
+    expect(page).toMatch(/Swept now: \d+ message\(s\) enqueued that were not yet processed\./);
+    expect((await c.app.mailboxes.get(c.providerId))!.cursors.lastSweep).toBeDefined();
+  });
+
   it("refuses a form from another origin even with the right token", async () => {
     const response = await post("/console/dead-letters/requeue", { id: "*" }, { origin: "https://evil.example" });
     expect(response.status).toBe(403);
