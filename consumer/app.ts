@@ -100,6 +100,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
       leaseTtlMs: config.imapListener.leaseTtlMs,
       refreshMs: Math.max(100, Math.floor(config.imapListener.leaseTtlMs / 3)),
       reconcileMs: config.reconcileIntervalMs,
+      onSweep: (report) => metrics.sweep(report),
       log,
     });
     await listener.start();
