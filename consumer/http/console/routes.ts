@@ -6,6 +6,7 @@
 //   answer   a page, or after an action a redirect (303) to the page that shows its result
 // Unknown ids answer 404 with a page that says so.
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import type { PointerQueue } from "../../../src/queue/queue.ts";
@@ -40,6 +41,8 @@ export interface ConsoleParts {
 
 type Env = { Variables: { session: Session } };
 
+/** A console form is a token and a few ids. */
+const MAX_FORM_BYTES = 16 * 1024;
 const DEAD_LETTER_PAGE = 100;
 const MESSAGES_PAGE = 100;
 const DELIVERIES_PAGE = 100;
@@ -89,6 +92,8 @@ export function consoleRoutes(parts: ConsoleParts): Hono<Env> {
     c.header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
     return c.html(body, status);
   };
+
+  app.use("*", bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text("a console form is at most 16 KiB", 413) }));
 
   app.get("/sign-in", (c) => {
     if (!sessions) return render(c, signInPage({ notConfigured: true }), 503);

@@ -81,6 +81,11 @@ describe("the console over HTTP", () => {
     expect((await c.app.mailboxes.get(c.providerId))!.cursors.lastSweep).toBeDefined();
   });
 
+  it("refuses a form over 16 KiB with 413", async () => {
+    const response = await fetch(`${c.url}/console/sign-in`, { method: "POST", body: new URLSearchParams({ token: "x".repeat(20_000) }) });
+    expect(response.status).toBe(413);
+  });
+
   it("refuses a form from another origin even with the right token", async () => {
     const response = await post("/console/dead-letters/requeue", { id: "*" }, { origin: "https://evil.example" });
     expect(response.status).toBe(403);
