@@ -21,6 +21,11 @@ import type { ProviderContext } from "./providers/context.ts";
 import { secretsStatus } from "./store/sealing.ts";
 import { createHttpApp } from "./http/app.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
+import { InletMetrics } from "./metrics/metrics.ts";
+import { HealthStore } from "./store/health.ts";
+import { MailboxHealthRecorder } from "./runtime/mailbox-health.ts";
+import { listMailboxHealth } from "./operations/mailboxes.ts";
+import type { DeliveryOperations } from "./operations/deliveries.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -32,21 +37,35 @@ export interface ConsumerApp {
   providerContext: ProviderContext;
   /** The HTTP server, when INLET_HTTP_PORT is not 0. */
   http: HttpServer | undefined;
+  metrics: InletMetrics;
+  health: MailboxHealthRecorder;
   stop(): Promise<void>;
 }
 
-export async function startConsumerApp(config: ConsumerConfig, log: Logger): Promise<ConsumerApp> {
+/** Parts made elsewhere: webhook delivery, when it is configured. */
+export interface ConsumerAppParts {
+  deliveries?: DeliveryOperations;
+}
+
+export async function startConsumerApp(config: ConsumerConfig, log: Logger, parts: ConsumerAppParts = {}): Promise<ConsumerApp> {
   const connection = connectQueue(config, { wake: true });
   const db = await openDatabase(config);
   const mailboxes = new Mailboxes(db, config.secretsEnv, config.secrets);
   await warnAboutPlainSecrets(db, config, log);
-  const apis = createProviderApis(config.providers);
+  const healthStore = new HealthStore(db);
+  const metrics = new InletMetrics({
+    sources: { queueStats: () => connection.queue.stats(), mailboxes: () => listMailboxHealth(mailboxes, healthStore), ...(parts.deliveries ? { deliveries: parts.deliveries } : {}) },
+    cacheMs: config.operations.metricsCacheMs,
+  });
+  const health = new MailboxHealthRecorder({ store: healthStore, listMailboxes: () => mailboxes.list(), log, flushMs: config.operations.healthFlushMs });
+  const apis = createProviderApis(config.providers, undefined, metrics);
   const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log, confirmGmailCursor: (address, historyId) => connection.queue.confirmGmailCursor(address, historyId) });
   const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,
-    handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext), log }),
+    handler: createJobHandler({ directory: mailboxes, resolvers, processor, lifecycle: createLifecycleHandler(providerContext), log, timing: metrics }),
+    observers: [metrics, health],
     log,
     concurrency: config.concurrency,
     prefetch: config.prefetch,
@@ -55,6 +74,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     shutdownGraceMs: config.shutdownGraceMs,
   });
   consumer.start();
+  health.start();
   const reclaimer = startReclaimer(connection.queue, log, config.reclaimIntervalMs);
   const upkeep = periodic("provider_upkeep", config.renewIntervalMs, log, async () => {
     for (const report of await renewDue(providerContext)) {
@@ -63,7 +83,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     }
   });
 
-  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${connection.queue.keys.registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log });
+  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${connection.queue.keys.registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log, onSweep: (report) => metrics.sweep(report) });
   reconciler.start();
 
   let listener: ImapListener | undefined;
@@ -80,6 +100,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       leaseTtlMs: config.imapListener.leaseTtlMs,
       refreshMs: Math.max(100, Math.floor(config.imapListener.leaseTtlMs / 3)),
       reconcileMs: config.reconcileIntervalMs,
+      onSweep: (report) => metrics.sweep(report),
       log,
     });
     await listener.start();
@@ -92,6 +113,9 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
             { name: "database", check: () => db.query("SELECT 1") },
           ],
           log,
+          metrics,
+          console: { adminToken: config.adminToken, sessionMs: config.operations.consoleSessionMs, queue: connection.queue, providers: providerContext, health: healthStore, db, rates: metrics.rates },
+          ...(parts.deliveries ? { deliveries: parts.deliveries } : {}),
         }),
         config.http,
       )
@@ -107,11 +131,14 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     queue: connection.queue,
     providerContext,
     http,
+    metrics,
+    health,
     async stop() {
       await http?.close();
       await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
       await consumer.stop();
+      await health.stop();
       await Promise.all(Object.values(resolvers).map((r) => r.close()));
       await db.close();
       connection.close();

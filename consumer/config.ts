@@ -81,6 +81,17 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   http: HttpConfig | undefined;
   /** INLET_ADMIN_TOKEN: signs operators in to the console and the admin endpoints (undefined: none). */
   adminToken: string | undefined;
+  /** Mailbox health, metrics and the console (see consumer/runtime/mailbox-health.ts, consumer/metrics/). */
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** How often mailbox health seen by this replica is stored and statuses checked. */
+  healthFlushMs: number;
+  /** How long the scrape-time metrics (queue, mailboxes, deliveries) are reused. */
+  metricsCacheMs: number;
+  /** How long a console session lasts. */
+  consoleSessionMs: number;
 }
 
 export const DEFAULT_HTTP_PORT = 8080;
@@ -146,6 +157,11 @@ export function consumerConfig(env: Env): ConsumerConfig {
     secretsEnv: env,
     http: httpConfig(env),
     adminToken: text(env, "INLET_ADMIN_TOKEN"),
+    operations: {
+      healthFlushMs: positiveInteger(env, "INLET_HEALTH_FLUSH_MS", 5_000),
+      metricsCacheMs: wholeNumber(env, "INLET_METRICS_CACHE_MS", 5_000),
+      consoleSessionMs: positiveInteger(env, "INLET_CONSOLE_SESSION_MS", 8 * 3600_000),
+    },
   };
 }
 

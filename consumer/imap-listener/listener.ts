@@ -10,6 +10,7 @@ import type { Logger } from "../runtime/log.ts";
 import { postImapNotification, type ImapNotification } from "./ingress-client.ts";
 import { MailboxLease } from "../runtime/mailbox-lease.ts";
 import { MailboxWatcher } from "./mailbox-watcher.ts";
+import type { SweepReport } from "../reconcile/sweep.ts";
 
 export interface ImapListenerOptions {
   /** The IMAP mailboxes to watch (the store's list of IMAP providers). */
@@ -27,6 +28,8 @@ export interface ImapListenerOptions {
   reconcileMs?: number;
   /** Access tokens, for mailboxes that log in by OAuth2. */
   imapTokens?: ImapTokenSource;
+  /** Told of every watcher's sweep (metrics). */
+  onSweep?: (report: SweepReport) => void;
   /** Replaces posting to the ingress (tests and the demo may point it elsewhere). */
   notify?(notification: ImapNotification): Promise<void>;
 }
@@ -79,7 +82,7 @@ export class ImapListener {
       const lease = current?.lease ?? new MailboxLease(this.#o.scripts, `${this.#o.leasePrefix}${mailbox.providerId}`, this.owner, this.#o.leaseTtlMs);
       const held = await lease.acquire();
       if (held && !current) {
-        const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n), ...(this.#o.reconcileMs ? { reconcileMs: this.#o.reconcileMs } : {}), ...(this.#o.imapTokens ? { tokens: this.#o.imapTokens } : {}) });
+        const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n), ...(this.#o.reconcileMs ? { reconcileMs: this.#o.reconcileMs } : {}), ...(this.#o.imapTokens ? { tokens: this.#o.imapTokens } : {}), ...(this.#o.onSweep ? { onSweep: this.#o.onSweep } : {}) });
         this.#watchers.set(mailbox.providerId, { watcher, lease, credentials: credentialsOf(mailbox) });
         watcher.start();
       } else if (!held && current) {

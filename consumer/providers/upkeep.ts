@@ -26,19 +26,20 @@ export interface RenewReport {
   error?: string;
 }
 
-async function renewOne(ctx: ProviderContext, mailbox: MailboxRecord, now: number): Promise<RenewReport> {
+/** Renew what expires soon, or (`force`) renew now whatever the expiry. */
+async function renewOne(ctx: ProviderContext, mailbox: MailboxRecord, now: number, force: boolean): Promise<RenewReport> {
   const base = { providerId: mailbox.providerId, kind: mailbox.kind };
   if (mailbox.kind === "microsoft") {
     const current = mailbox.cursors.graphSubscriptionExpiresAt;
     const expires = Date.parse(current ?? "");
-    if (current && Number.isFinite(expires) && expires - now > RENEW_WITHIN_MS) return { ...base, action: "current", expiresAt: current };
+    if (!force && current && Number.isFinite(expires) && expires - now > RENEW_WITHIN_MS) return { ...base, action: "current", expiresAt: current };
     const action = await renewMicrosoft(ctx, mailbox);
     return { ...base, action, expiresAt: (await ctx.mailboxes.get(mailbox.providerId))?.cursors.graphSubscriptionExpiresAt ?? "" };
   }
   if (mailbox.kind === "google") {
     const current = mailbox.cursors.gmailWatchExpiration;
     const expires = Date.parse(current ?? "");
-    if (current && Number.isFinite(expires) && expires - now > GMAIL_WATCH_MS - GMAIL_REWATCH_AFTER_MS) return { ...base, action: "current", expiresAt: current };
+    if (!force && current && Number.isFinite(expires) && expires - now > GMAIL_WATCH_MS - GMAIL_REWATCH_AFTER_MS) return { ...base, action: "current", expiresAt: current };
     const topic = mailbox.cursors.gmailTopic;
     if (!topic) throw permanent("gmail_topic_missing", "no Pub/Sub topic recorded for this mailbox");
     const watch = await watchGmail(ctx, mailbox, topic, { setCursor: false });
@@ -55,24 +56,22 @@ const failed = (mailbox: Pick<MailboxRecord, "providerId" | "kind">, error: unkn
   error: error instanceof Error ? error.message.slice(0, 300) : String(error),
 });
 
-/** One report per mailbox; a failure is reported (with its code), never thrown: one mailbox's
- * trouble does not keep the others from being renewed. A refused grant marks the mailbox as
- * needing re-authorisation; such a mailbox is left alone until it is connected again. Throws only
- * when the mailbox list itself cannot be read. */
+/** Renew one mailbox's subscription or watch when it expires soon (`force`: now, whatever its
+ * expiry). A failure is reported with its code, never thrown; a refused grant marks the mailbox
+ * as needing re-authorisation, and such a mailbox is left alone until it is connected again. */
+export async function renewMailbox(ctx: ProviderContext, mailbox: MailboxRecord, options: { now?: number; force?: boolean } = {}): Promise<RenewReport> {
+  if (mailbox.authorisation) return { providerId: mailbox.providerId, kind: mailbox.kind, action: "waiting", code: mailbox.authorisation.reason, error: "needs re-authorisation" };
+  return renewOne(ctx, mailbox, options.now ?? Date.now(), options.force ?? false).catch(async (error: unknown) => {
+    if (isAuthorisationLost(error)) await ctx.mailboxes.markNeedsReauthorisation(mailbox.providerId, error.code);
+    return failed(mailbox, error);
+  });
+}
+
+/** One report per mailbox (see renewMailbox): one mailbox's trouble does not keep the others from
+ * being renewed. Throws only when the mailbox list itself cannot be read. */
 export async function renewDue(ctx: ProviderContext, now = Date.now()): Promise<RenewReport[]> {
   const reports: RenewReport[] = [];
-  for (const mailbox of await ctx.mailboxes.list()) {
-    if (mailbox.authorisation) {
-      reports.push({ providerId: mailbox.providerId, kind: mailbox.kind, action: "waiting", code: mailbox.authorisation.reason, error: "needs re-authorisation" });
-      continue;
-    }
-    reports.push(
-      await renewOne(ctx, mailbox, now).catch(async (error: unknown) => {
-        if (isAuthorisationLost(error)) await ctx.mailboxes.markNeedsReauthorisation(mailbox.providerId, error.code);
-        return failed(mailbox, error);
-      }),
-    );
-  }
+  for (const mailbox of await ctx.mailboxes.list()) reports.push(await renewMailbox(ctx, mailbox, { now }));
   return reports;
 }
 

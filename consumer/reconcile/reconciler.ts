@@ -27,6 +27,8 @@ export interface ReconcilerOptions {
   log: Logger;
   /** Sweeps run at once by this replica (default 4). */
   concurrency?: number;
+  /** Told of every sweep's report (metrics). */
+  onSweep?: (report: SweepReport) => void;
 }
 
 /** A number in [0, 1) that every replica computes alike for the same inputs. */
@@ -34,7 +36,7 @@ const spread = (...parts: string[]) => createHash("sha256").update(parts.join("\
 
 export class Reconciler {
   readonly owner = `reconciler-${randomUUID()}`;
-  readonly #o: Required<ReconcilerOptions>;
+  readonly #o: Required<Omit<ReconcilerOptions, "onSweep">> & Pick<ReconcilerOptions, "onSweep">;
   readonly #startedAt = Date.now();
   #task: PeriodicTask | undefined;
 
@@ -88,7 +90,9 @@ export class Reconciler {
       const mailbox = await ctx.mailboxes.get(candidate.providerId);
       const sweptAt = Date.parse(mailbox?.cursors.lastSweep?.at ?? "");
       if (!mailbox || mailbox.authorisation || sweptAt >= tickStarted || this.dueAt(mailbox) > now) return undefined;
-      return await sweepAndRecord(ctx, mailbox, log);
+      const report = await sweepAndRecord(ctx, mailbox, log);
+      this.#o.onSweep?.(report);
+      return report;
     } finally {
       await lease.release().catch(() => undefined);
     }

@@ -538,6 +538,28 @@ export const migrations: Migration[] = [
       if (secrets) await resealAll(tx, secrets);
     },
   },
+  {
+    version: 10,
+    name: "mailbox health: last notification, last message, last error, consecutive failures, status",
+    // Kept apart from mailbox_providers, whose row every job reads: these columns are written by
+    // every replica's health flush (one statement every few seconds, never in the processing
+    // transaction), so the hot row and its cursors are not rewritten for them.
+    sql: `
+      CREATE TABLE mailbox_health (
+        provider_id text PRIMARY KEY REFERENCES mailbox_providers(id) ON DELETE CASCADE,
+        last_notification_at timestamptz,
+        last_processed_at timestamptz,
+        last_success_at timestamptz,
+        last_error_code text,
+        last_error_message text,
+        last_error_at timestamptz,
+        consecutive_failures integer NOT NULL DEFAULT 0,
+        status text NOT NULL DEFAULT 'healthy' CHECK (status IN ('healthy', 'degraded', 'failing', 'needs_reauthorisation', 'expired')),
+        status_reason text,
+        status_changed_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** A migration's statements: split where a line ends in a semicolon, except inside a
