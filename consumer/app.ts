@@ -1,5 +1,7 @@
 // The consumer process: claim loop + resolvers + processing + subscription upkeep + the IMAP
-// listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts).
+// listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts). The
+// replica heartbeat tells the listener, the sweep and the upkeep which replicas share the
+// mailboxes.
 import type { ConsumerConfig } from "./config.ts";
 import { connectQueue } from "./runtime/queue-connection.ts";
 import { Consumer } from "./runtime/consumer.ts";
@@ -20,12 +22,16 @@ import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
 import { secretsStatus } from "./store/sealing.ts";
 import { createHttpApp } from "./http/app.ts";
+import { ReplicaHeartbeat } from "./runtime/replica-heartbeat.ts";
+import { rendezvousOwner } from "./runtime/mailbox-share.ts";
+import { MailboxLease } from "./runtime/mailbox-lease.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
   reconciler: Reconciler;
   listener: ImapListener | undefined;
+  heartbeat: ReplicaHeartbeat;
   db: Db;
   mailboxes: Mailboxes;
   queue: PointerQueue;
@@ -56,14 +62,30 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   });
   consumer.start();
   const reclaimer = startReclaimer(connection.queue, log, config.reclaimIntervalMs);
+  const { registry } = connection.queue.keys;
+  const heartbeat = new ReplicaHeartbeat({ scripts: connection.scripts, prefix: registry.replace(/registry$/, ""), ttlMs: config.replicaTtlMs, capacity: config.imapListener?.maxMailboxes, log });
+  await heartbeat.start();
+  const owns = (providerId: string) => rendezvousOwner(providerId, heartbeat.liveIds) === heartbeat.id;
+  const upkeepShare = {
+    owns,
+    async underLease<T>(providerId: string, renew: () => Promise<T>): Promise<T | undefined> {
+      const lease = new MailboxLease(connection.scripts, `${registry}:upkeep:${providerId}`, heartbeat.id, 5 * 60_000);
+      if (!(await lease.acquire())) return undefined;
+      try {
+        return await renew();
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    },
+  };
   const upkeep = periodic("provider_upkeep", config.renewIntervalMs, log, async () => {
-    for (const report of await renewDue(providerContext)) {
+    for (const report of await renewDue(providerContext, Date.now(), upkeepShare)) {
       if (report.action === "failed") log.error({ event: "inbound_email_provider_renew", ...report }, "provider upkeep failed for a mailbox; it is tried again on the next tick");
       else if (report.action !== "current") log.info({ event: "inbound_email_provider_renew", ...report }, "provider upkeep");
     }
   });
 
-  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${connection.queue.keys.registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log });
+  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log, owns });
   reconciler.start();
 
   let listener: ImapListener | undefined;
@@ -74,7 +96,9 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       imapTokens: apis.imapTokens,
       directory: mailboxes,
       scripts: connection.scripts,
-      leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,
+      leasePrefix: `${registry}:imap-watch:`,
+      replicas: heartbeat,
+      maxMailboxes: config.imapListener.maxMailboxes,
       ingressUrl: config.imapListener.ingressUrl,
       webhookSecret: config.imapListener.webhookSecret,
       leaseTtlMs: config.imapListener.leaseTtlMs,
@@ -96,12 +120,13 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
         config.http,
       )
     : undefined;
-  log.info({ event: "inbound_email_consumer_started", transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
+  log.info({ event: "inbound_email_consumer_started", replicaId: heartbeat.id, transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
 
   return {
     consumer,
     reconciler,
     listener,
+    heartbeat,
     db,
     mailboxes,
     queue: connection.queue,
@@ -111,6 +136,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       await http?.close();
       await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
+      await heartbeat.stop();
       await consumer.stop();
       await Promise.all(Object.values(resolvers).map((r) => r.close()));
       await db.close();

@@ -77,6 +77,9 @@ export class MailboxWatcher {
     this.#wakeUp?.();
     await this.#client?.logout().catch(() => undefined);
     await this.#loop;
+    // A catch-up under way finishes (or fails) first, so its cursor is stored before the lease is
+    // given back and the next watcher starts from it.
+    await this.#catchUp;
   }
 
   async #run(): Promise<void> {

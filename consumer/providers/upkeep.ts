@@ -55,23 +55,34 @@ const failed = (mailbox: Pick<MailboxRecord, "providerId" | "kind">, error: unkn
   error: error instanceof Error ? error.message.slice(0, 300) : String(error),
 });
 
+/** How a consumer replica renews only its share (`inlet providers renew` renews every mailbox). */
+export interface RenewShare {
+  /** Whether this replica renews the mailbox (rendezvous over the live replicas). */
+  owns(providerId: string): boolean;
+  /** Runs `renew` under the mailbox's upkeep lease; undefined when another replica holds it. */
+  underLease<T>(providerId: string, renew: () => Promise<T>): Promise<T | undefined>;
+}
+
 /** One report per mailbox; a failure is reported (with its code), never thrown: one mailbox's
  * trouble does not keep the others from being renewed. A refused grant marks the mailbox as
  * needing re-authorisation; such a mailbox is left alone until it is connected again. Throws only
- * when the mailbox list itself cannot be read. */
-export async function renewDue(ctx: ProviderContext, now = Date.now()): Promise<RenewReport[]> {
+ * when the mailbox list itself cannot be read. With `share`, only this replica's mailboxes, each
+ * under its lease (a mailbox left to another replica gets no report). */
+export async function renewDue(ctx: ProviderContext, now = Date.now(), share?: RenewShare): Promise<RenewReport[]> {
   const reports: RenewReport[] = [];
   for (const mailbox of await ctx.mailboxes.list()) {
+    if (share && !share.owns(mailbox.providerId)) continue;
     if (mailbox.authorisation) {
       reports.push({ providerId: mailbox.providerId, kind: mailbox.kind, action: "waiting", code: mailbox.authorisation.reason, error: "needs re-authorisation" });
       continue;
     }
-    reports.push(
-      await renewOne(ctx, mailbox, now).catch(async (error: unknown) => {
+    const renew = () =>
+      renewOne(ctx, mailbox, now).catch(async (error: unknown) => {
         if (isAuthorisationLost(error)) await ctx.mailboxes.markNeedsReauthorisation(mailbox.providerId, error.code);
         return failed(mailbox, error);
-      }),
-    );
+      });
+    const report = share ? await share.underLease(mailbox.providerId, renew) : await renew();
+    if (report) reports.push(report);
   }
   return reports;
 }
