@@ -99,6 +99,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       leasePrefix: `${registry}:imap-watch:`,
       replicas: heartbeat,
       maxMailboxes: config.imapListener.maxMailboxes,
+      firstRefreshMs: Math.floor(config.replicaTtlMs / 3),
       ingressUrl: config.imapListener.ingressUrl,
       webhookSecret: config.imapListener.webhookSecret,
       leaseTtlMs: config.imapListener.leaseTtlMs,

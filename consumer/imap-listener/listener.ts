@@ -44,6 +44,10 @@ export interface ImapListenerOptions {
   replicas?: ReplicaView;
   /** The most mailboxes this replica watches (INLET_IMAP_MAX_MAILBOXES). */
   maxMailboxes?: number | undefined;
+  /** Take the first share this long after start() (which then returns at once) instead of
+   * before it returns: replicas started together see each other's heartbeats first, rather
+   * than the first one taking every mailbox and handing most of them back. */
+  firstRefreshMs?: number;
   /** Each watcher's reconciliation sweep (a catch-up without an `exists` event). */
   reconcileMs?: number;
   /** Access tokens, for mailboxes that log in by OAuth2. */
@@ -87,7 +91,8 @@ export class ImapListener {
   async start(): Promise<void> {
     this.#stopped = false;
     this.#clearTimers();
-    await this.refresh();
+    if (this.#o.firstRefreshMs) this.#soon = setTimeout(() => void this.refresh(), this.#o.firstRefreshMs);
+    else await this.refresh();
     this.#timer = setInterval(() => void this.refresh(), this.#o.refreshMs);
     this.#fenceTimer = setInterval(() => void this.#fence(), Math.max(25, Math.floor(this.#o.refreshMs / 4)));
   }
