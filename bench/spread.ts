@@ -133,8 +133,10 @@ class Replica {
   readonly name: string;
   readonly child: RunningChild;
   readonly watching = new Set<string>();
-  /** providerId → when this replica last logged that it watches it. */
+  /** providerId → when this replica last logged that it watches it (its IMAP session open). */
   readonly watchedAt = new Map<string, number>();
+  /** providerId → when this replica last took its lease. */
+  readonly tookAt = new Map<string, number>();
   readonly startedAt = Date.now();
   replicaId = "";
   started = false;
@@ -157,8 +159,8 @@ class Replica {
   }
 
   #line(line: string): void {
-    if (!/"event":"(imap_listener_watching|imap_listener_stopped_watching|inbound_email_consumer_started|inbound_email_queue_reclaim)"/.test(line)) return;
-    let entry: { event?: string; providerId?: string; replicaId?: string; reason?: string; requeued?: number };
+    if (!/"event":"(imap_listener_watching|imap_listener_took|imap_listener_stopped_watching|inbound_email_consumer_started|inbound_email_queue_reclaim)"/.test(line)) return;
+    let entry: { event?: string; providerId?: string; providerIds?: string[]; replicaId?: string; reason?: string; requeued?: number };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -170,6 +172,8 @@ class Replica {
     } else if (entry.event === "imap_listener_watching" && entry.providerId) {
       this.watching.add(entry.providerId);
       this.watchedAt.set(entry.providerId, Date.now());
+    } else if (entry.event === "imap_listener_took") {
+      for (const id of entry.providerIds ?? []) this.tookAt.set(id, Date.now());
     } else if (entry.event === "imap_listener_stopped_watching" && entry.providerId) {
       this.watching.delete(entry.providerId);
       if (entry.reason === "handed back") this.handedBack++;
@@ -252,30 +256,54 @@ await sleep(Math.min(8000, (MAILS / RATE) * 1000 * 0.15));
 // ---- SIGKILL one ----
 const victim = replicas[2]!;
 const orphans = [...victim.watching];
+const probe = new Redis(redis.url);
+const keys = queueKeys();
+const claimsAtKill = new Map(Object.entries(await probe.hgetall(keys.inflight)).map(([jobId, record]) => [jobId, record.split("|")[0]!]));
 const killedAt = Date.now();
 await victim.child.kill();
-progress(`SIGKILLed ${victim.name} watching ${orphans.length}`);
+progress(`SIGKILLed ${victim.name} watching ${orphans.length}; ${claimsAtKill.size} claims held by all replicas at that moment`);
+// When each claim held at the kill left processing under its token: the survivors' within
+// moments (acked), the killed replica's only once its lease ran out and a reclaim took it back.
+const claimGone = new Map<string, number>();
+const claimWatch = (async () => {
+  while (claimGone.size < claimsAtKill.size && Date.now() - killedAt < 60_000) {
+    const now = Date.now();
+    const records = claimsAtKill.size ? await probe.hmget(keys.inflight, ...claimsAtKill.keys()) : [];
+    [...claimsAtKill].forEach(([jobId, token], i) => {
+      if (!claimGone.has(jobId) && !(records[i] ?? "").startsWith(`${token}|`)) claimGone.set(jobId, now);
+    });
+    await sleep(100);
+  }
+})();
 const takeOver = await until(
   "the killed replica's mailboxes watched again",
   () => orphans.every((id) => live().some((r) => (r.watchedAt.get(id) ?? 0) > killedAt)),
   120_000,
 );
+const leasesTaken = Math.max(...orphans.map((id) => Math.max(...live().map((r) => ((r.tookAt.get(id) ?? 0) > killedAt ? r.tookAt.get(id)! : 0)))));
 const lastTaken = Math.max(...orphans.map((id) => Math.max(...live().map((r) => ((r.watchedAt.get(id) ?? 0) > killedAt ? r.watchedAt.get(id)! : 0)))));
 const firstTaken = Math.min(...orphans.map((id) => Math.min(...live().map((r) => ((r.watchedAt.get(id) ?? 0) > killedAt ? r.watchedAt.get(id)! : Infinity)))));
 await until("two replicas hold their share", evenly, 120_000);
+await claimWatch;
 const requeuedAfterKill = live().flatMap((r) => r.reclaims.filter((e) => e.at > killedAt && e.requeued > 0));
+const lateClaims = [...claimGone.values()].map((at) => at - killedAt).filter((ms) => ms > 3000);
 phases.kill = {
   killed: victim.name,
   orphans: orphans.length,
+  leasesTakenSeconds: round((leasesTaken - killedAt) / 1000),
   firstWatchedAgainSeconds: round((firstTaken - killedAt) / 1000),
   allWatchedAgainSeconds: round((lastTaken - killedAt) / 1000),
   leaseTtlSeconds: DEFAULT_IMAP_LEASE_TTL_MS / 1000,
   replicaTtlSeconds: DEFAULT_REPLICA_TTL_MS / 1000,
   counts: counts(),
-  claimsRequeued: requeuedAfterKill.reduce((n, e) => n + e.requeued, 0),
-  claimsRequeuedBySeconds: requeuedAfterKill.length ? round((Math.max(...requeuedAfterKill.map((e) => e.at)) - killedAt) / 1000) : null,
+  claimsAtKill: claimsAtKill.size,
+  claimsStillHeldAfter60s: claimsAtKill.size - claimGone.size,
+  /** Claims that left processing more than 3 s after the kill: the killed replica's, taken back by a reclaim. */
+  killedReplicaClaims: lateClaims.length,
+  killedReplicaClaimsBackBySeconds: lateClaims.length ? round(Math.max(...lateClaims) / 1000) : null,
+  requeuedByReclaim: requeuedAfterKill.reduce((n, e) => n + e.requeued, 0),
 };
-progress(`its ${orphans.length} mailboxes watched again ${(takeOver / 1000).toFixed(1)} s after the kill (first ${((firstTaken - killedAt) / 1000).toFixed(1)} s); ${JSON.stringify(counts())}`);
+progress(`its ${orphans.length} mailboxes: leases taken ${((leasesTaken - killedAt) / 1000).toFixed(1)} s after the kill, sessions open ${(takeOver / 1000).toFixed(1)} s (first ${((firstTaken - killedAt) / 1000).toFixed(1)} s); ${JSON.stringify(phases.kill)}`);
 
 // ---- it comes back, and a fourth joins ----
 replicas.push(new Replica("replica-3b"));
@@ -316,8 +344,6 @@ const missing = sent.filter((id) => !byId.has(id)).length;
 const doubled = ticketRows.filter((r) => r.n > 1).length;
 const sentIds = new Set(sent);
 const stray = ticketRows.filter((r) => !sentIds.has(r.message_id)).length;
-const probe = new Redis(redis.url);
-const keys = queueKeys();
 const queueEnd = { ready: await probe.llen(keys.ready), processing: await probe.llen(keys.processing), dlq: await probe.llen(keys.dlq) };
 probe.disconnect();
 const verdict = { mails: MAILS, tickets: ticketRows.length, processedRows, missing, doubled, stray, queueEnd, ok: missing === 0 && doubled === 0 && stray === 0 && ticketRows.length === MAILS };
@@ -396,13 +422,13 @@ function markdown(r: typeof report): string {
     "",
     `${r.generatedAt}, ${r.machine.cpus} × ${r.machine.cpu}, Node ${r.machine.node}. Produced by \`npm run bench:spread\`${full ? "" : ` at a reduced size (\`--mailboxes ${o.mailboxes} --mails ${o.mails}\`; the default is ${o.defaultMailboxes} mailboxes and ${o.defaultMails} mails)`}.`,
     "",
-    `${o.mailboxes} IMAP mailboxes (Dovecot, passwd-file users, ${o.tenants} tenants), consumer replicas as processes (\`node consumer/cli/main.ts consumer\`, INLET_HTTP_PORT=0, default settings: IMAP lease ${(p.kill.leaseTtlSeconds as number)} s renewed every third, replica heartbeat ${(p.kill.replicaTtlSeconds as number)} s, claim TTL 10 s, reclaim every 5 s), the Worker under \`wrangler dev\` in front of the REST endpoint, Redis and PostgreSQL of the run's own. ${o.mails} mails dropped into the Maildirs at ${o.rate}/s from after the first phase until they were all sent.`,
+    `${o.mailboxes} IMAP mailboxes (Dovecot, passwd-file users, ${o.tenants} tenants), consumer replicas as processes (\`node consumer/cli/main.ts consumer\`, INLET_HTTP_PORT=0, default settings: IMAP lease ${(p.kill.leaseTtlSeconds as number)} s renewed every third, replica heartbeat ${(p.kill.replicaTtlSeconds as number)} s, claim TTL 10 s, reclaim every 5 s), the Worker under \`wrangler dev\` in front of the REST endpoint, Redis and PostgreSQL of the run's own. ${o.mails} mails dropped into the Maildirs (as an MTA delivers) at ${o.rate}/s from after the first phase until they were all sent; Dovecot announces them to IDLE within a second (\`mailbox_idle_check_interval = 1 secs\`: with one session per mailbox most sessions get no inotify instance here, 128 per user). "Watching" below means the replica logged that the mailbox's IMAP session is open and its folder selected.`,
     "",
     "| phase | result |",
     "|---|---|",
     `| 3 replicas start | each holds its share after ${p.threeReplicas.settledSeconds} s: ${fmt(p.threeReplicas.counts)}; Dovecot IMAP sessions ${p.threeReplicas.dovecotSessions} (one per mailbox) |`,
-    `| SIGKILL ${p.kill.killed as string} (${p.kill.orphans as number} mailboxes) | first watched again after ${p.kill.firstWatchedAgainSeconds as number} s, **all after ${p.kill.allWatchedAgainSeconds as number} s** (lease TTL ${p.kill.leaseTtlSeconds as number} s); then ${fmt(p.kill.counts)} |`,
-    `| its claimed jobs | ${p.kill.claimsRequeued as number} returned to ready by the survivors' reclaim${p.kill.claimsRequeuedBySeconds === null ? "" : `, the last ${p.kill.claimsRequeuedBySeconds as number} s after the kill`} |`,
+    `| SIGKILL ${p.kill.killed as string} (${p.kill.orphans as number} mailboxes) | every lease taken by a survivor **${p.kill.leasesTakenSeconds as number} s** after the kill (lease TTL ${p.kill.leaseTtlSeconds as number} s, heartbeat ${p.kill.replicaTtlSeconds as number} s); their IMAP sessions open from ${p.kill.firstWatchedAgainSeconds as number} s, **all ${p.kill.allWatchedAgainSeconds as number} s** after it; then ${fmt(p.kill.counts)} |`,
+    `| its claimed jobs | of the ${p.kill.claimsAtKill as number} claims all replicas held at the kill, ${p.kill.killedReplicaClaims as number} (the killed replica's) left processing only by a reclaim${p.kill.killedReplicaClaimsBackBySeconds === null ? "" : `, **the last ${p.kill.killedReplicaClaimsBackBySeconds as number} s after the kill**`}; ${p.kill.claimsStillHeldAfter60s as number} still held a minute later |`,
     `| it restarts, a fourth joins | ${p.join.handedBack as number} leases handed back; each holds about a quarter after ${p.join.settledSeconds as number} s: **${fmt(p.join.counts)}** |`,
     `| every mail one ticket | **${r.verdict.ok ? "yes" : "NO"}**: ${r.verdict.tickets} tickets for ${r.verdict.mails} mails, ${r.verdict.missing} missing, ${r.verdict.doubled} doubled; queue at the end ready ${r.verdict.queueEnd.ready}, processing ${r.verdict.queueEnd.processing}, dead letters ${r.verdict.queueEnd.dlq}${r.drainedSeconds === null ? "" : `; drained ${r.drainedSeconds} s after the last phase`} |`,
     "",

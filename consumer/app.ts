@@ -107,6 +107,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
       reconcileMs: config.reconcileIntervalMs,
       log,
     });
+    heartbeat.onChange = () => void listener?.refresh();
     await listener.start();
   }
   const http = config.http

@@ -15,7 +15,7 @@ export const DEFAULT_PREFETCH = 64;
 /** A crashed replica's IMAP mailboxes are taken over after at most this (plus a third of it). */
 export const DEFAULT_IMAP_LEASE_TTL_MS = 10_000;
 /** A replica whose heartbeat is older than this counts as gone: the others share its mailboxes. */
-export const DEFAULT_REPLICA_TTL_MS = 10_000;
+export const DEFAULT_REPLICA_TTL_MS = 6_000;
 /** How often each consumer runs the reclaim too (its first run a second after start). */
 export const DEFAULT_RECLAIM_INTERVAL_MS = 5_000;
 export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };

@@ -204,9 +204,13 @@ ${options.maxConnections ? scaled(options.maxConnections) : ""}`,
 }
 
 /** Settings for many sessions at once: an imap process per session up to `connections`, and
- * login processes that each serve many logins (Dovecot's high-performance mode). */
+ * login processes that each serve many logins (Dovecot's high-performance mode). Each session
+ * watches its Maildir with an inotify instance while it IDLEs, and a user may have only 128 of
+ * them (fs.inotify.max_user_instances; every session here runs as nobody): the rest fall back
+ * to looking every mailbox_idle_check_interval, which is 30 s unless set shorter. */
 function scaled(connections: number): string {
-  return `default_process_limit = ${connections + 100}
+  return `mailbox_idle_check_interval = 1 secs
+default_process_limit = ${connections + 100}
 default_client_limit = ${connections * 2 + 200}
 service imap {
   process_limit = ${connections + 100}

@@ -129,12 +129,16 @@ export class ImapListener {
     const sentAt = Date.now();
     const states = order.length ? await holdLeases(this.#o.scripts, order.map((m) => this.#leaseKey(m.providerId)), this.owner, this.#o.leaseTtlMs, limit) : [];
     let waiting = 0;
+    const taken: string[] = [];
     order.forEach((mailbox, i) => {
       const state = states[i];
       const entry = this.#watchers.get(mailbox.providerId);
       if (state === "held") {
         if (entry) entry.surelyUntil = sentAt + this.#o.leaseTtlMs;
-        else if (!this.#stopped) this.#watch(mailbox, sentAt);
+        else if (!this.#stopped) {
+          this.#watch(mailbox, sentAt);
+          taken.push(mailbox.providerId);
+        }
       } else if (entry) {
         // Not ours any more (it ran out while this replica stalled): someone else may watch it now.
         drops.push(this.#drop(mailbox.providerId, entry, "lease taken by another replica", undefined, false));
@@ -143,6 +147,7 @@ export class ImapListener {
       }
     });
     await Promise.all(drops);
+    if (taken.length) this.#o.log.info({ event: "imap_listener_took", replicaId: this.owner, count: taken.length, providerIds: taken }, "took mailbox leases");
     this.#logShare(live.length, mailboxes.length, mine.length, waiting);
     // A replica that just joined waits for the others to hand its share back: look again soon.
     clearTimeout(this.#soon);

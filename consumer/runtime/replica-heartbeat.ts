@@ -21,6 +21,8 @@ export interface ReplicaHeartbeatOptions {
   log: Logger;
   /** Default: a random id per process. */
   id?: string;
+  /** Called when a heartbeat finds the live set changed (a replica joined, left or expired). */
+  onChange?: () => void;
 }
 
 export class ReplicaHeartbeat {
@@ -29,12 +31,15 @@ export class ReplicaHeartbeat {
   readonly #keys: [string, string];
   #live: Replica[];
   #task: PeriodicTask | undefined;
+  /** Set by whoever shares by the live set (the IMAP listener), to look again at once. */
+  onChange: (() => void) | undefined;
 
   constructor(options: ReplicaHeartbeatOptions) {
     this.#o = options;
     this.id = options.id ?? `replica-${randomUUID()}`;
     this.#keys = [`${options.prefix}replicas`, `${options.prefix}replicas:capacity`];
     this.#live = [{ id: this.id, capacity: options.capacity }];
+    this.onChange = options.onChange;
   }
 
   get capacity(): number | undefined {
@@ -63,7 +68,10 @@ export class ReplicaHeartbeat {
     if (!live.some((r) => r.id === this.id)) live.push({ id: this.id, capacity: this.#o.capacity });
     const before = this.liveIds.join(",");
     this.#live = live.sort((a, b) => (a.id < b.id ? -1 : 1));
-    if (this.liveIds.join(",") !== before) this.#o.log.info({ event: "inbound_email_replicas_changed", replicaId: this.id, live: this.#live.length }, "the set of live replicas changed");
+    if (this.liveIds.join(",") !== before) {
+      this.#o.log.info({ event: "inbound_email_replicas_changed", replicaId: this.id, live: this.#live.length }, "the set of live replicas changed");
+      this.onChange?.();
+    }
     return this.#live;
   }
 

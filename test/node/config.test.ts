@@ -26,7 +26,7 @@ describe("consumer configuration", () => {
     const listener = { INGRESS_URL: "https://edge.example", IMAP_WEBHOOK_SECRET: "s" };
     expect(consumerConfig(listener).imapListener).toEqual({ ingressUrl: "https://edge.example", webhookSecret: "s", leaseTtlMs: 10_000, maxMailboxes: undefined });
     expect(consumerConfig({ ...listener, INLET_IMAP_MAX_MAILBOXES: "400" }).imapListener?.maxMailboxes).toBe(400);
-    expect(consumerConfig({}).replicaTtlMs).toBe(10_000);
+    expect(consumerConfig({}).replicaTtlMs).toBe(6_000);
     expect(consumerConfig({}).reclaimIntervalMs).toBe(5_000);
     expect(consumerConfig({}).settings.claimTtlMs).toBe(10_000);
     // How soon a crashed replica's IMAP mailboxes are watched again is the operator's to choose.

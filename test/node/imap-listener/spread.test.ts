@@ -101,6 +101,7 @@ async function replica(s: Scenario, name: string): Promise<TestReplica> {
       for (const uid of n.uids) s.posted.push(`${n.providerId}:${n.uidValidity}:${uid}`);
     },
   });
+  heartbeat.onChange = () => void listener.refresh();
   await heartbeat.start();
   await listener.start();
   let closed = false;
@@ -154,8 +155,10 @@ describe("IMAP listener spread across replicas", () => {
     await until("each of four holds 3", () => watching(rs).every((n) => n === 3) && allWatchedOnce(rs));
     const handedBack = rs.slice(0, 3).flatMap((r, i) => r.logs.events("imap_listener_stopped_watching").slice(handedBackSoFar[i]));
     expect(handedBack.every((e) => e.reason === "handed back")).toBe(true);
-    expect(handedBack).toHaveLength(3);
-    expect(handedBack.every((e) => e.to === rs[3]!.heartbeat.id)).toBe(true);
+    // The bounded share may move one more between the others, never fewer than the joiner's 3.
+    expect(handedBack.length).toBeGreaterThanOrEqual(3);
+    const toJoiner = handedBack.filter((e) => e.to === rs[3]!.heartbeat.id).map((e) => e.providerId);
+    expect(toJoiner.sort()).toEqual([...rs[3]!.listener.watching].sort());
     expect(rs[3]!.heartbeat.live).toHaveLength(4);
     // A clean stop leaves at once: the other three share its mailboxes again.
     await rs[3]!.stop();
