@@ -14,7 +14,7 @@ import { createResolvers } from "./resolvers/index.ts";
 import { createProcessor } from "./processing/processor.ts";
 import { openDatabase } from "./store/open.ts";
 import { Mailboxes } from "./store/mailboxes.ts";
-import { createLifecycleHandler, renewDue } from "./providers/upkeep.ts";
+import { createLifecycleHandler, leasedShare, renewDue } from "./providers/upkeep.ts";
 import { ImapListener } from "./imap-listener/listener.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import type { PointerQueue } from "../src/queue/queue.ts";
@@ -24,7 +24,6 @@ import { secretsStatus } from "./store/sealing.ts";
 import { createHttpApp } from "./http/app.ts";
 import { ReplicaHeartbeat } from "./runtime/replica-heartbeat.ts";
 import { rendezvousOwner } from "./runtime/mailbox-share.ts";
-import { MailboxLease } from "./runtime/mailbox-lease.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 
 export interface ConsumerApp {
@@ -66,18 +65,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const heartbeat = new ReplicaHeartbeat({ scripts: connection.scripts, prefix: registry.replace(/registry$/, ""), ttlMs: config.replicaTtlMs, capacity: config.imapListener?.maxMailboxes, log });
   await heartbeat.start();
   const owns = (providerId: string) => rendezvousOwner(providerId, heartbeat.liveIds) === heartbeat.id;
-  const upkeepShare = {
-    owns,
-    async underLease<T>(providerId: string, renew: () => Promise<T>): Promise<T | undefined> {
-      const lease = new MailboxLease(connection.scripts, `${registry}:upkeep:${providerId}`, heartbeat.id, 5 * 60_000);
-      if (!(await lease.acquire())) return undefined;
-      try {
-        return await renew();
-      } finally {
-        await lease.release().catch(() => undefined);
-      }
-    },
-  };
+  const upkeepShare = leasedShare(connection.scripts, `${registry}:upkeep:`, heartbeat.id, owns);
   const upkeep = periodic("provider_upkeep", config.renewIntervalMs, log, async () => {
     for (const report of await renewDue(providerContext, Date.now(), upkeepShare)) {
       if (report.action === "failed") log.error({ event: "inbound_email_provider_renew", ...report }, "provider upkeep failed for a mailbox; it is tried again on the next tick");

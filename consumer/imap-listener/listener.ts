@@ -5,10 +5,13 @@
 //      holds at most ceil(total ÷ live), or its cap (INLET_IMAP_MAX_MAILBOXES) when lower;
 //   2. hands back what is no longer its share (a replica joined): the watcher stops cleanly,
 //      its catch-up stored, then the lease is released and the taker catches up by UID from
-//      the stored cursor, so nothing is missed;
+//      the stored cursor, so nothing is missed. Stopping runs beside the refreshes, which keep
+//      renewing the lease until it is released, so a slow server cannot hold renewals up;
 //   3. renews its leases and takes the free ones of its share in one script call per 500
 //      mailboxes (mailbox-share-1.lua): a dead replica's mailboxes once its leases ran out;
 //   4. stops watchers whose mailbox was removed or whose lease was lost.
+// Posts to the ingress go out at most `maxPostsInFlight` at once, so hundreds of watchers
+// catching up together (a take-over) queue rather than open hundreds of requests.
 // A replica that cannot renew (Redis unreachable, the process stalled) stops its watchers
 // itself shortly before its leases can run out, so two replicas do not watch one mailbox.
 import { createHash, randomUUID } from "node:crypto";
@@ -18,6 +21,7 @@ import type { MailboxDirectory, MailboxRecord } from "../domain/mailbox.ts";
 import type { Logger } from "../runtime/log.ts";
 import { holdLeases, MailboxLease } from "../runtime/mailbox-lease.ts";
 import { assignMailboxes, type Replica } from "../runtime/mailbox-share.ts";
+import { concurrencyLimit, type Limited } from "../runtime/concurrency-limit.ts";
 import { postImapNotification, type ImapNotification } from "./ingress-client.ts";
 import { MailboxWatcher } from "./mailbox-watcher.ts";
 
@@ -54,6 +58,8 @@ export interface ImapListenerOptions {
   imapTokens?: ImapTokenSource;
   /** Replaces posting to the ingress (tests and the demo may point it elsewhere). */
   notify?(notification: ImapNotification): Promise<void>;
+  /** Posts to the ingress at once (default 16). */
+  maxPostsInFlight?: number;
 }
 
 interface Entry {
@@ -63,6 +69,8 @@ interface Entry {
   /** Until when (this process's clock) the lease is surely ours: counted from when the renewal
    * that set it was sent. */
   surelyUntil: number;
+  /** While leaving: whether the lease is still ours to give back once the watcher stopped. */
+  release: boolean;
 }
 
 const credentialsOf = (m: MailboxRecord) => createHash("sha256").update(JSON.stringify(m.credentials)).digest("base64url");
@@ -71,6 +79,9 @@ export class ImapListener {
   readonly owner: string;
   readonly #o: ImapListenerOptions & { refreshMs: number; leaseTtlMs: number };
   readonly #watchers = new Map<string, Entry>();
+  /** Watchers being stopped; their leases are renewed until given back. */
+  readonly #leaving = new Map<string, { entry: Entry; done: Promise<void> }>();
+  readonly #post: Limited;
   #timer: NodeJS.Timeout | undefined;
   #fenceTimer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
@@ -81,6 +92,7 @@ export class ImapListener {
   constructor(options: ImapListenerOptions) {
     this.#o = { refreshMs: 3_333, leaseTtlMs: 10_000, ...options };
     this.owner = options.replicas?.id ?? `imap-listener-${randomUUID()}`;
+    this.#post = concurrencyLimit(options.maxPostsInFlight ?? 16);
   }
 
   get watching(): string[] {
@@ -94,7 +106,7 @@ export class ImapListener {
     if (this.#o.firstRefreshMs) this.#soon = setTimeout(() => void this.refresh(), this.#o.firstRefreshMs);
     else await this.refresh();
     this.#timer = setInterval(() => void this.refresh(), this.#o.refreshMs);
-    this.#fenceTimer = setInterval(() => void this.#fence(), Math.max(25, Math.floor(this.#o.refreshMs / 4)));
+    this.#fenceTimer = setInterval(() => this.#fence(), Math.max(25, Math.floor(this.#o.refreshMs / 4)));
   }
 
   refresh(): Promise<void> {
@@ -106,52 +118,58 @@ export class ImapListener {
 
   async #refreshOnce(): Promise<void> {
     if (this.#stopped) return;
+    const began = Date.now();
     const mailboxes = await this.#o.listMailboxes();
     const byId = new Map(mailboxes.map((m) => [m.providerId, m]));
     const live = this.#o.replicas?.live ?? [{ id: this.owner, capacity: this.#o.maxMailboxes }];
     const assignment = assignMailboxes([...byId.keys()], live);
-    const drops: Promise<void>[] = [];
     for (const [providerId, entry] of this.#watchers) {
       const mailbox = byId.get(providerId);
       const assignee = assignment.get(providerId);
-      if (!mailbox) drops.push(this.#drop(providerId, entry, "mailbox removed or waiting for re-authorisation"));
-      else if (entry.watcher.refused) drops.push(this.#drop(providerId, entry, "login refused"));
-      else if (entry.credentials !== credentialsOf(mailbox)) drops.push(this.#drop(providerId, entry, "credentials changed")); // watched again below, with the new ones
-      else if (assignee !== this.owner) drops.push(this.#drop(providerId, entry, "handed back", assignee));
+      if (!mailbox) void this.#leave(providerId, entry, "mailbox removed or waiting for re-authorisation");
+      else if (entry.watcher.refused) void this.#leave(providerId, entry, "login refused");
+      else if (entry.credentials !== credentialsOf(mailbox)) void this.#leave(providerId, entry, "credentials changed"); // watched again once given back, with the new ones
+      else if (assignee !== this.owner) void this.#leave(providerId, entry, "handed back", assignee);
     }
-    await Promise.all(drops);
 
     const mine = mailboxes.filter((m) => assignment.get(m.providerId) === this.owner);
-    const held = mine.filter((m) => this.#watchers.has(m.providerId));
-    const wanted = mine.filter((m) => !this.#watchers.has(m.providerId));
-    const order = [...held, ...wanted];
-    const limit = Math.min(this.#o.maxMailboxes ?? Infinity, mine.length);
+    const held = mine.filter((m) => this.#watchers.has(m.providerId)).map((m) => m.providerId);
+    const leaving = [...this.#leaving].filter(([, l]) => l.entry.release).map(([id]) => id);
+    const wanted = mine.filter((m) => !this.#watchers.has(m.providerId) && !this.#leaving.has(m.providerId));
+    const order = [...held, ...leaving, ...wanted.map((m) => m.providerId)];
+    // The script counts the leaving leases as held: room for them on top of the share.
+    const limit = Math.min(this.#o.maxMailboxes ?? Infinity, mine.length) + leaving.length;
     const sentAt = Date.now();
-    const states = order.length ? await holdLeases(this.#o.scripts, order.map((m) => this.#leaseKey(m.providerId)), this.owner, this.#o.leaseTtlMs, limit) : [];
+    const states = order.length ? await holdLeases(this.#o.scripts, order.map((id) => this.#leaseKey(id)), this.owner, this.#o.leaseTtlMs, limit) : [];
     let waiting = 0;
     const taken: string[] = [];
-    order.forEach((mailbox, i) => {
+    order.forEach((providerId, i) => {
       const state = states[i];
-      const entry = this.#watchers.get(mailbox.providerId);
-      if (state === "held") {
-        if (entry) entry.surelyUntil = sentAt + this.#o.leaseTtlMs;
-        else if (!this.#stopped) {
-          this.#watch(mailbox, sentAt);
-          taken.push(mailbox.providerId);
-        }
-      } else if (entry) {
+      const entry = this.#watchers.get(providerId);
+      const gone = this.#leaving.get(providerId)?.entry;
+      if (entry) {
+        if (state === "held") entry.surelyUntil = sentAt + this.#o.leaseTtlMs;
         // Not ours any more (it ran out while this replica stalled): someone else may watch it now.
-        drops.push(this.#drop(mailbox.providerId, entry, "lease taken by another replica", undefined, false));
+        else void this.#leave(providerId, entry, "lease taken by another replica", undefined, false);
+      } else if (gone) {
+        if (state === "held") gone.surelyUntil = sentAt + this.#o.leaseTtlMs;
+        else gone.release = false;
+      } else if (state === "held") {
+        if (this.#stopped) return;
+        this.#watch(byId.get(providerId)!, sentAt);
+        taken.push(providerId);
       } else if (state === "other") {
         waiting++;
       }
     });
-    await Promise.all(drops);
     if (taken.length) this.#o.log.info({ event: "imap_listener_took", replicaId: this.owner, count: taken.length, providerIds: taken }, "took mailbox leases");
     this.#logShare(live.length, mailboxes.length, mine.length, waiting);
-    // A replica that just joined waits for the others to hand its share back: look again soon.
+    const tookMs = Date.now() - began;
+    if (tookMs > this.#o.refreshMs / 2) this.#o.log.warn({ event: "imap_listener_refresh_slow", replicaId: this.owner, refreshMs: tookMs, listMs: sentAt - began, renewMs: Date.now() - sentAt, leases: order.length }, "a refresh of the IMAP leases took longer than half its interval");
+    // A replica that just joined waits for the others to hand its share back, and one handing
+    // back (or changing credentials) takes up again what it gave: look again soon.
     clearTimeout(this.#soon);
-    if (waiting > 0 && !this.#stopped && this.#timer) this.#soon = setTimeout(() => void this.refresh(), Math.max(50, Math.floor(this.#o.refreshMs / 4)));
+    if ((waiting > 0 || this.#leaving.size > 0) && !this.#stopped && this.#timer) this.#soon = setTimeout(() => void this.refresh(), Math.max(50, Math.floor(this.#o.refreshMs / 4)));
   }
 
   #leaseKey(providerId: string): string {
@@ -161,16 +179,15 @@ export class ImapListener {
   #watch(mailbox: MailboxRecord, sentAt: number): void {
     const watcher = new MailboxWatcher({ mailbox, directory: this.#o.directory, log: this.#o.log, notify: (n) => this.#notify(n), ...(this.#o.reconcileMs ? { reconcileMs: this.#o.reconcileMs } : {}), ...(this.#o.imapTokens ? { tokens: this.#o.imapTokens } : {}) });
     const lease = new MailboxLease(this.#o.scripts, this.#leaseKey(mailbox.providerId), this.owner, this.#o.leaseTtlMs);
-    this.#watchers.set(mailbox.providerId, { watcher, lease, credentials: credentialsOf(mailbox), surelyUntil: sentAt + this.#o.leaseTtlMs });
+    this.#watchers.set(mailbox.providerId, { watcher, lease, credentials: credentialsOf(mailbox), surelyUntil: sentAt + this.#o.leaseTtlMs, release: true });
     watcher.start();
   }
 
   /** Stop the watchers whose lease may run out before the next renewal could reach Redis. */
-  async #fence(): Promise<void> {
+  #fence(): void {
     const margin = this.#o.refreshMs / 4;
     const now = Date.now();
-    const lapsed = [...this.#watchers].filter(([, entry]) => entry.surelyUntil - margin <= now);
-    await Promise.all(lapsed.map(([id, entry]) => this.#drop(id, entry, "lease could not be renewed in time")));
+    for (const [id, entry] of this.#watchers) if (entry.surelyUntil - margin <= now) void this.#leave(id, entry, "lease could not be renewed in time");
   }
 
   #logShare(live: number, total: number, assigned: number, waiting: number): void {
@@ -181,16 +198,25 @@ export class ImapListener {
   }
 
   #notify(notification: ImapNotification): Promise<void> {
-    return this.#o.notify ? this.#o.notify(notification) : postImapNotification(this.#o.ingressUrl, this.#o.webhookSecret, notification);
+    return this.#post(() => (this.#o.notify ? this.#o.notify(notification) : postImapNotification(this.#o.ingressUrl, this.#o.webhookSecret, notification)));
   }
 
-  /** Stop the watcher, then give the lease back (unless it is known not to be ours). */
-  async #drop(providerId: string, entry: Entry, why: string, to?: string, release = true): Promise<void> {
-    if (this.#watchers.get(providerId) !== entry) return;
+  /** Stop the watcher, then give the lease back (unless it is known not to be ours any more);
+   * the refreshes renew it meanwhile. Resolves when it is done, but nobody needs to wait. */
+  #leave(providerId: string, entry: Entry, why: string, to?: string, release = true): Promise<void> {
+    const leaving = this.#leaving.get(providerId);
+    if (leaving) return leaving.done;
+    if (this.#watchers.get(providerId) !== entry) return Promise.resolve();
     this.#watchers.delete(providerId);
-    await entry.watcher.stop();
-    if (release) await entry.lease.release().catch(() => undefined);
-    this.#o.log.info({ event: "imap_listener_stopped_watching", providerId, reason: why, ...(to ? { to } : {}) }, "stopped watching mailbox");
+    entry.release = release;
+    const done = (async () => {
+      await entry.watcher.stop();
+      if (entry.release) await entry.lease.release().catch(() => undefined);
+      this.#leaving.delete(providerId);
+      this.#o.log.info({ event: "imap_listener_stopped_watching", providerId, reason: why, ...(to ? { to } : {}) }, "stopped watching mailbox");
+    })();
+    this.#leaving.set(providerId, { entry, done });
+    return done;
   }
 
   #clearTimers(): void {
@@ -204,6 +230,7 @@ export class ImapListener {
     this.#stopped = true;
     this.#clearTimers();
     await this.#refreshing;
-    await Promise.all([...this.#watchers].map(([id, entry]) => this.#drop(id, entry, "listener stopped")));
+    for (const [id, entry] of this.#watchers) void this.#leave(id, entry, "listener stopped");
+    await Promise.all([...this.#leaving.values()].map((l) => l.done));
   }
 }

@@ -5,6 +5,8 @@ import { InletError, isAuthorisationLost, permanent } from "../domain/errors.ts"
 import type { LifecycleJob, JobOutcome } from "../domain/job.ts";
 import type { MailboxRecord } from "../domain/mailbox.ts";
 import type { LifecycleHandler } from "../runtime/job-handler.ts";
+import type { ScriptClient } from "../../src/queue/script.ts";
+import { MailboxLease } from "../runtime/mailbox-lease.ts";
 import type { ProviderContext } from "./context.ts";
 import { watchGmail } from "./google.ts";
 import { recreateMicrosoft, renewMicrosoft, resyncMicrosoft } from "./microsoft.ts";
@@ -61,6 +63,27 @@ export interface RenewShare {
   owns(providerId: string): boolean;
   /** Runs `renew` under the mailbox's upkeep lease; undefined when another replica holds it. */
   underLease<T>(providerId: string, renew: () => Promise<T>): Promise<T | undefined>;
+}
+
+/** Upkeep leases outlast any renewal; a replica that dies mid-renewal frees its mailbox by then. */
+const UPKEEP_LEASE_MS = 5 * 60_000;
+
+/** The share a consumer replica renews: the mailboxes `owns` gives it, each under a lease
+ * (`${leasePrefix}${providerId}`) so two replicas that briefly disagree on who is alive do not
+ * renew one mailbox at once. */
+export function leasedShare(scripts: ScriptClient, leasePrefix: string, owner: string, owns: (providerId: string) => boolean): RenewShare {
+  return {
+    owns,
+    async underLease(providerId, renew) {
+      const lease = new MailboxLease(scripts, `${leasePrefix}${providerId}`, owner, UPKEEP_LEASE_MS);
+      if (!(await lease.acquire())) return undefined;
+      try {
+        return await renew();
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    },
+  };
 }
 
 /** One report per mailbox; a failure is reported (with its code), never thrown: one mailbox's
