@@ -80,11 +80,11 @@ interface TestReplica {
   close(): Promise<void>;
 }
 
-async function replica(s: Scenario, name: string): Promise<TestReplica> {
+async function replica(s: Scenario, name: string, maxMailboxes?: number): Promise<TestReplica> {
   const redis = createTcpRedis(inject("redisUrl"));
   const scripts = new SeverableScripts(new TcpScriptClient(redis));
   const logs = captureLogs();
-  const heartbeat = new ReplicaHeartbeat({ scripts, prefix: s.prefix, ttlMs: REPLICA_TTL_MS, log: logs.log, id: `${name}-${s.prefix}` });
+  const heartbeat = new ReplicaHeartbeat({ scripts, prefix: s.prefix, ttlMs: REPLICA_TTL_MS, log: logs.log, id: `${name}-${s.prefix}`, capacity: maxMailboxes });
   const listener = new ImapListener({
     listMailboxes: () => s.directory.list("imap"),
     directory: s.directory,
@@ -96,6 +96,7 @@ async function replica(s: Scenario, name: string): Promise<TestReplica> {
     refreshMs: REFRESH_MS,
     leaseTtlMs: LEASE_TTL_MS,
     replicas: heartbeat,
+    maxMailboxes,
     // Stand-in for the ingress, with no dedupe: a UID sent twice would show up.
     notify: async (n) => {
       for (const uid of n.uids) s.posted.push(`${n.providerId}:${n.uidValidity}:${uid}`);
@@ -163,6 +164,14 @@ describe("IMAP listener spread across replicas", () => {
     // A clean stop leaves at once: the other three share its mailboxes again.
     await rs[3]!.stop();
     await until("each of three holds 4 again", () => watching(rs.slice(0, 3)).every((n) => n === 4) && allWatchedOnce(rs.slice(0, 3)));
+    await Promise.all(rs.map((r) => r.close()));
+  });
+
+  it("INLET_IMAP_MAX_MAILBOXES caps a replica: it watches 2 of 12, and the other replica takes the 10 it leaves", async () => {
+    const s = scenario();
+    const rs = [await replica(s, "capped", 2), await replica(s, "open")];
+    await until("2 and 10", () => rs[0]!.listener.watching.length === 2 && rs[1]!.listener.watching.length === 10 && allWatchedOnce(rs));
+    expect(rs[1]!.heartbeat.live.find((r) => r.id === rs[0]!.heartbeat.id)?.capacity).toBe(2);
     await Promise.all(rs.map((r) => r.close()));
   });
 
