@@ -22,14 +22,6 @@ function weight(item: string, replica: string): number {
   return createHash("sha1").update(item).update("\u0000").update(replica).digest().readUInt32BE(0);
 }
 
-/** Replica ids best first for `item` (ties, which are rare, by id). */
-export function ranking(item: string, replicaIds: readonly string[]): string[] {
-  return replicaIds
-    .map((id) => ({ id, w: weight(item, id) }))
-    .sort((a, b) => b.w - a.w || (a.id < b.id ? -1 : 1))
-    .map((r) => r.id);
-}
-
 export function rendezvousOwner(item: string, replicaIds: readonly string[]): string | undefined {
   let best: { id: string; w: number } | undefined;
   for (const id of replicaIds) {
