@@ -63,7 +63,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   const reclaimer = startReclaimer(connection.queue, log, config.reclaimIntervalMs);
   const { registry } = connection.queue.keys;
   // Every queue key is the prefix plus its name: the heartbeat's keys sit beside them.
-  const heartbeat = new ReplicaHeartbeat({ scripts: connection.scripts, prefix: registry.replace(/registry$/, ""), ttlMs: config.replicaTtlMs, capacity: config.imapListener?.maxMailboxes, log });
+  const heartbeat = new ReplicaHeartbeat({ scripts: connection.scripts, prefix: registry.replace(/registry$/, ""), ttlMs: config.replicaTtlMs, capacity: config.imapListener ? config.imapListener.maxMailboxes : 0, log });
   await heartbeat.start();
   const owns = (providerId: string) => rendezvousOwner(providerId, heartbeat.liveIds) === heartbeat.id;
   const upkeepShare = leasedShare(connection.scripts, `${registry}:upkeep:`, heartbeat.id, owns);

@@ -16,7 +16,8 @@ export interface ReplicaHeartbeatOptions {
   /** The queue's key prefix, e.g. `email:inbound:unified:pointer:` (keys `replicas`, `replicas:capacity`). */
   prefix: string;
   ttlMs: number;
-  /** INLET_IMAP_MAX_MAILBOXES, told to the others so their share makes up for it. */
+  /** The most IMAP mailboxes it watches, told to the others so their share makes up for it:
+   * INLET_IMAP_MAX_MAILBOXES, 0 when its IMAP listener is off, undefined for no cap. */
   capacity?: number | undefined;
   log: Logger;
   /** Default: a random id per process. */
@@ -63,7 +64,7 @@ export class ReplicaHeartbeat {
   }
 
   async beat(): Promise<readonly Replica[]> {
-    const reply = await this.#o.scripts.run(scripts.replicaHeartbeat, this.#keys, [this.id, this.#o.ttlMs, this.#o.capacity ?? 0]);
+    const reply = await this.#o.scripts.run(scripts.replicaHeartbeat, this.#keys, [this.id, this.#o.ttlMs, this.#o.capacity ?? "any"]);
     const live = parseLive(reply);
     if (!live.some((r) => r.id === this.id)) live.push({ id: this.id, capacity: this.#o.capacity });
     const before = this.liveIds.join(",");
@@ -88,7 +89,7 @@ function parseLive(reply: ScriptReply): Replica[] {
   const out: Replica[] = [];
   for (let i = 1; i + 1 < reply.length; i += 2) {
     const capacity = Number(reply[i + 1]);
-    out.push({ id: String(reply[i]), capacity: Number.isFinite(capacity) && capacity > 0 ? capacity : undefined });
+    out.push({ id: String(reply[i]), capacity: Number.isInteger(capacity) && capacity >= 0 ? capacity : undefined });
   }
   return out;
 }

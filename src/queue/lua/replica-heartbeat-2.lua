@@ -4,7 +4,8 @@
   clock); expired members are removed here, by whichever replica beats next.
 
   KEYS[1] replicas zset (replica id → expiry ms)   KEYS[2] replicas hash (replica id → capacity)
-  ARGV[1] replica id   ARGV[2] TTL ms   ARGV[3] capacity: the most IMAP mailboxes it takes (0: no cap)
+  ARGV[1] replica id   ARGV[2] TTL ms
+  ARGV[3] capacity: the most IMAP mailboxes it takes ('any': no cap; 0: none, its listener is off)
 
   Returns { now, id1, capacity1, id2, capacity2, ... }: every live replica, the caller included,
   in id order.
@@ -24,6 +25,6 @@ table.sort(live)
 local out = { now }
 for _, id in ipairs(live) do
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', KEYS[2], id) or '0'
+  out[#out + 1] = redis.call('HGET', KEYS[2], id) or 'any'
 end
 return out

@@ -33,6 +33,8 @@ describe("the mailbox share", () => {
     expect(counts(capped)).toEqual({ a: 100, b: 700, c: 700 });
     const short = assignMailboxes(ids(10), [{ id: "a", capacity: 2 }, { id: "b", capacity: 3 }]);
     expect(short.size).toBe(5);
+    // A replica whose IMAP listener is off announces room for none: the others share everything.
+    expect(counts(assignMailboxes(ids(12), [{ id: "a", capacity: 0 }, ...replicas("b", "c")]))).toEqual({ b: 6, c: 6 });
   });
 
   it("a replica joining moves little more than its own share; one leaving moves little more than what it held", () => {

@@ -167,12 +167,17 @@ describe("IMAP listener spread across replicas", () => {
     await Promise.all(rs.map((r) => r.close()));
   });
 
-  it("INLET_IMAP_MAX_MAILBOXES caps a replica: it watches 2 of 12, and the other replica takes the 10 it leaves", async () => {
+  it("INLET_IMAP_MAX_MAILBOXES caps a replica: it watches 2 of 12, and the other replica takes the 10 it leaves; a live replica with its listener off is given none", async () => {
     const s = scenario();
+    const redis = createTcpRedis(inject("redisUrl"));
+    const listenerOff = new ReplicaHeartbeat({ scripts: new TcpScriptClient(redis), prefix: s.prefix, ttlMs: REPLICA_TTL_MS, log: captureLogs().log, capacity: 0 });
+    await listenerOff.start();
     const rs = [await replica(s, "capped", 2), await replica(s, "open")];
     await until("2 and 10", () => rs[0]!.listener.watching.length === 2 && rs[1]!.listener.watching.length === 10 && allWatchedOnce(rs));
-    expect(rs[1]!.heartbeat.live.find((r) => r.id === rs[0]!.heartbeat.id)?.capacity).toBe(2);
+    expect(rs[1]!.heartbeat.live.map((r) => r.capacity).sort()).toEqual([0, 2, undefined]);
     await Promise.all(rs.map((r) => r.close()));
+    await listenerOff.stop();
+    redis.disconnect();
   });
 
   it("a replica that stops renewing (crash: no release) stops its own watchers, and its mailboxes are watched again by the others within the lease TTL", async () => {
