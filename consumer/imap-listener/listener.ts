@@ -210,11 +210,14 @@ export class ImapListener {
     this.#watchers.delete(providerId);
     entry.release = release;
     const done = (async () => {
-      await entry.watcher.stop();
-      if (entry.release) await entry.lease.release().catch(() => undefined);
-      this.#leaving.delete(providerId);
+      try {
+        await entry.watcher.stop();
+        if (entry.release) await entry.lease.release().catch(() => undefined);
+      } finally {
+        this.#leaving.delete(providerId);
+      }
       this.#o.log.info({ event: "imap_listener_stopped_watching", providerId, reason: why, ...(to ? { to } : {}) }, "stopped watching mailbox");
-    })();
+    })().catch((error: unknown) => this.#o.log.warn({ event: "imap_listener_stop_failed", providerId, err: error }, "stopping a mailbox watcher failed"));
     this.#leaving.set(providerId, { entry, done });
     return done;
   }
