@@ -1,5 +1,7 @@
 // The consumer process: claim loop + resolvers + processing + subscription upkeep + the IMAP
-// listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts).
+// listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts). The
+// replica heartbeat tells the listener, the sweep and the upkeep which replicas share the
+// mailboxes.
 import type { ConsumerConfig } from "./config.ts";
 import { connectQueue } from "./runtime/queue-connection.ts";
 import { Consumer } from "./runtime/consumer.ts";
@@ -12,7 +14,7 @@ import { createResolvers } from "./resolvers/index.ts";
 import { createProcessor } from "./processing/processor.ts";
 import { openDatabase } from "./store/open.ts";
 import { Mailboxes } from "./store/mailboxes.ts";
-import { createLifecycleHandler, renewDue } from "./providers/upkeep.ts";
+import { createLifecycleHandler, leasedShare, renewDue } from "./providers/upkeep.ts";
 import { ImapListener } from "./imap-listener/listener.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 import type { PointerQueue } from "../src/queue/queue.ts";
@@ -20,6 +22,8 @@ import type { Db } from "./store/db.ts";
 import type { ProviderContext } from "./providers/context.ts";
 import { secretsStatus } from "./store/sealing.ts";
 import { createHttpApp } from "./http/app.ts";
+import { ReplicaHeartbeat } from "./runtime/replica-heartbeat.ts";
+import { rendezvousOwner } from "./runtime/mailbox-share.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
 import { InletMetrics } from "./metrics/metrics.ts";
 import { HealthStore } from "./store/health.ts";
@@ -31,6 +35,7 @@ export interface ConsumerApp {
   consumer: Consumer;
   reconciler: Reconciler;
   listener: ImapListener | undefined;
+  heartbeat: ReplicaHeartbeat;
   db: Db;
   mailboxes: Mailboxes;
   queue: PointerQueue;
@@ -76,14 +81,20 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
   consumer.start();
   health.start();
   const reclaimer = startReclaimer(connection.queue, log, config.reclaimIntervalMs);
+  const { registry } = connection.queue.keys;
+  // Every queue key is the prefix plus its name: the heartbeat's keys sit beside them.
+  const heartbeat = new ReplicaHeartbeat({ scripts: connection.scripts, prefix: registry.replace(/registry$/, ""), ttlMs: config.replicaTtlMs, capacity: config.imapListener ? config.imapListener.maxMailboxes : 0, log });
+  await heartbeat.start();
+  const owns = (providerId: string) => rendezvousOwner(providerId, heartbeat.liveIds) === heartbeat.id;
+  const upkeepShare = leasedShare(connection.scripts, `${registry}:upkeep:`, heartbeat.id, owns);
   const upkeep = periodic("provider_upkeep", config.renewIntervalMs, log, async () => {
-    for (const report of await renewDue(providerContext)) {
+    for (const report of await renewDue(providerContext, Date.now(), upkeepShare)) {
       if (report.action === "failed") log.error({ event: "inbound_email_provider_renew", ...report }, "provider upkeep failed for a mailbox; it is tried again on the next tick");
       else if (report.action !== "current") log.info({ event: "inbound_email_provider_renew", ...report }, "provider upkeep");
     }
   });
 
-  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${connection.queue.keys.registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log, onSweep: (report) => metrics.sweep(report) });
+  const reconciler = new Reconciler({ ctx: providerContext, scripts: connection.scripts, leasePrefix: `${registry}:sweep:`, intervalMs: config.reconcileIntervalMs, log, owns, onSweep: (report) => metrics.sweep(report) });
   reconciler.start();
 
   let listener: ImapListener | undefined;
@@ -94,7 +105,10 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
       imapTokens: apis.imapTokens,
       directory: mailboxes,
       scripts: connection.scripts,
-      leasePrefix: `${connection.queue.keys.registry}:imap-watch:`,
+      leasePrefix: `${registry}:imap-watch:`,
+      replicas: heartbeat,
+      maxMailboxes: config.imapListener.maxMailboxes,
+      firstRefreshMs: Math.floor(config.replicaTtlMs / 3),
       ingressUrl: config.imapListener.ingressUrl,
       webhookSecret: config.imapListener.webhookSecret,
       leaseTtlMs: config.imapListener.leaseTtlMs,
@@ -103,6 +117,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
       onSweep: (report) => metrics.sweep(report),
       log,
     });
+    heartbeat.onChange = () => void listener?.refresh();
     await listener.start();
   }
   const http = config.http
@@ -120,12 +135,13 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
         config.http,
       )
     : undefined;
-  log.info({ event: "inbound_email_consumer_started", transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
+  log.info({ event: "inbound_email_consumer_started", replicaId: heartbeat.id, transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
 
   return {
     consumer,
     reconciler,
     listener,
+    heartbeat,
     db,
     mailboxes,
     queue: connection.queue,
@@ -137,6 +153,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
       await http?.close();
       await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
+      await heartbeat.stop();
       await consumer.stop();
       await health.stop();
       await Promise.all(Object.values(resolvers).map((r) => r.close()));

@@ -13,7 +13,11 @@ export const DEFAULT_CONCURRENCY = 8;
 /** At most this many jobs claimed ahead of a free slot (see the claim loop). */
 export const DEFAULT_PREFETCH = 64;
 /** A crashed replica's IMAP mailboxes are taken over after at most this (plus a third of it). */
-export const DEFAULT_IMAP_LEASE_TTL_MS = 60_000;
+export const DEFAULT_IMAP_LEASE_TTL_MS = 10_000;
+/** A replica whose heartbeat is older than this counts as gone: the others share its mailboxes. */
+export const DEFAULT_REPLICA_TTL_MS = 6_000;
+/** How often each consumer runs the reclaim too (its first run a second after start). */
+export const DEFAULT_RECLAIM_INTERVAL_MS = 5_000;
 export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };
 
 export interface ProcessingLimits {
@@ -62,6 +66,8 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   shutdownGraceMs: number;
   reclaimIntervalMs: number;
   renewIntervalMs: number;
+  /** The replica heartbeat's lifetime (renewed every third of it). */
+  replicaTtlMs: number;
   /** How often each mailbox is swept for mail no notification announced (jittered). */
   reconcileIntervalMs: number;
   limits: ProcessingLimits;
@@ -73,8 +79,9 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   ingressUrl: string | undefined;
   /** Set when this replica runs the IMAP listener (it needs the ingress URL and the shared secret).
    * `leaseTtlMs`: how long a replica that stopped renewing (a crash) keeps its IMAP mailboxes
-   * before another replica, or its own restart, takes them over; renewed every third of it. */
-  imapListener: { ingressUrl: string; webhookSecret: string; leaseTtlMs: number } | undefined;
+   * before another replica, or its own restart, takes them over; renewed every third of it.
+   * `maxMailboxes`: the most this replica watches (undefined: its share, however large). */
+  imapListener: { ingressUrl: string; webhookSecret: string; leaseTtlMs: number; maxMailboxes: number | undefined } | undefined;
   /** Credentials stored as `env:NAME` are read from here when a mailbox row is used. */
   secretsEnv: Env;
   /** The consumer's HTTP server (health, metrics, read API, console); undefined when INLET_HTTP_PORT=0. */
@@ -143,8 +150,9 @@ export function consumerConfig(env: Env): ConsumerConfig {
     prefetch: wholeNumber(env, "INLET_PREFETCH", DEFAULT_PREFETCH),
     jobTimeoutMs: positiveInteger(env, "INLET_JOB_TIMEOUT_MS", 5 * 60_000),
     shutdownGraceMs: positiveInteger(env, "INLET_SHUTDOWN_GRACE_MS", 25_000),
-    reclaimIntervalMs: positiveInteger(env, "INLET_RECLAIM_INTERVAL_MS", 30_000),
+    reclaimIntervalMs: positiveInteger(env, "INLET_RECLAIM_INTERVAL_MS", DEFAULT_RECLAIM_INTERVAL_MS),
     renewIntervalMs: positiveInteger(env, "INLET_RENEW_INTERVAL_MS", 3600_000),
+    replicaTtlMs: positiveInteger(env, "INLET_REPLICA_TTL_MS", DEFAULT_REPLICA_TTL_MS),
     reconcileIntervalMs: positiveInteger(env, "INLET_RECONCILE_INTERVAL_MS", 300_000),
     limits: {
       maxMessageBytes: positiveInteger(env, "INLET_MAX_MESSAGE_BYTES", DEFAULT_LIMITS.maxMessageBytes),
@@ -153,7 +161,7 @@ export function consumerConfig(env: Env): ConsumerConfig {
     mail: mailOptionsFromEnv(env),
     providers: providerEndpoints(env),
     ingressUrl,
-    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret, leaseTtlMs: positiveInteger(env, "INLET_IMAP_LEASE_TTL_MS", DEFAULT_IMAP_LEASE_TTL_MS) } : undefined,
+    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret, leaseTtlMs: positiveInteger(env, "INLET_IMAP_LEASE_TTL_MS", DEFAULT_IMAP_LEASE_TTL_MS), maxMailboxes: imapMaxMailboxes(env) } : undefined,
     secretsEnv: env,
     http: httpConfig(env),
     adminToken: text(env, "INLET_ADMIN_TOKEN"),
@@ -163,6 +171,11 @@ export function consumerConfig(env: Env): ConsumerConfig {
       consoleSessionMs: positiveInteger(env, "INLET_CONSOLE_SESSION_MS", 8 * 3600_000),
     },
   };
+}
+
+/** INLET_IMAP_MAX_MAILBOXES: unset means no cap. */
+function imapMaxMailboxes(env: Env): number | undefined {
+  return text(env, "INLET_IMAP_MAX_MAILBOXES") === undefined ? undefined : positiveInteger(env, "INLET_IMAP_MAX_MAILBOXES", 1);
 }
 
 export function httpConfig(env: Env): HttpConfig | undefined {

@@ -35,6 +35,9 @@ export interface WatcherOptions {
   onSweep?: (report: SweepReport) => void;
 }
 
+/** How long stop() waits for the server to answer LOGOUT before closing the connection. */
+const STOP_PATIENCE_MS = 2_000;
+
 /** How a session ended: the connection closed (reconnect after a delay), the token was due for
  * renewal (log in again at once), or the grant was refused (stop watching). */
 type SessionEnd = "closed" | "renew" | "refused";
@@ -77,8 +80,17 @@ export class MailboxWatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#wakeUp?.();
-    await this.#client?.logout().catch(() => undefined);
+    const client = this.#client;
+    if (client) {
+      // A polite LOGOUT, but not waited for long: a busy server must not hold up a hand-over.
+      const patience = new Promise<void>((resolve) => setTimeout(resolve, STOP_PATIENCE_MS).unref());
+      await Promise.race([client.logout().catch(() => undefined), patience]);
+      client.close();
+    }
     await this.#loop;
+    // A catch-up under way finishes (or fails) first, so its cursor is stored before the lease is
+    // given back and the next watcher starts from it.
+    await this.#catchUp;
   }
 
   async #run(): Promise<void> {

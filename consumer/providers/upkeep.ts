@@ -5,6 +5,8 @@ import { InletError, isAuthorisationLost, permanent } from "../domain/errors.ts"
 import type { LifecycleJob, JobOutcome } from "../domain/job.ts";
 import type { MailboxRecord } from "../domain/mailbox.ts";
 import type { LifecycleHandler } from "../runtime/job-handler.ts";
+import type { ScriptClient } from "../../src/queue/script.ts";
+import { MailboxLease } from "../runtime/mailbox-lease.ts";
 import type { ProviderContext } from "./context.ts";
 import { watchGmail } from "./google.ts";
 import { recreateMicrosoft, renewMicrosoft, resyncMicrosoft } from "./microsoft.ts";
@@ -67,11 +69,47 @@ export async function renewMailbox(ctx: ProviderContext, mailbox: MailboxRecord,
   });
 }
 
+/** How a consumer replica renews only its share (`inlet providers renew` renews every mailbox). */
+export interface RenewShare {
+  /** Whether this replica renews the mailbox (rendezvous over the live replicas). */
+  owns(providerId: string): boolean;
+  /** Runs `renew` under the mailbox's upkeep lease; undefined when another replica holds it. */
+  underLease<T>(providerId: string, renew: () => Promise<T>): Promise<T | undefined>;
+}
+
+/** Upkeep leases outlast any renewal; a replica that dies mid-renewal frees its mailbox by then. */
+const UPKEEP_LEASE_MS = 5 * 60_000;
+
+/** The share a consumer replica renews: the mailboxes `owns` gives it, each under a lease
+ * (`${leasePrefix}${providerId}`) so two replicas that briefly disagree on who is alive do not
+ * renew one mailbox at once. */
+export function leasedShare(scripts: ScriptClient, leasePrefix: string, owner: string, owns: (providerId: string) => boolean): RenewShare {
+  return {
+    owns,
+    async underLease(providerId, renew) {
+      const lease = new MailboxLease(scripts, `${leasePrefix}${providerId}`, owner, UPKEEP_LEASE_MS);
+      if (!(await lease.acquire())) return undefined;
+      try {
+        return await renew();
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    },
+  };
+}
+
 /** One report per mailbox (see renewMailbox): one mailbox's trouble does not keep the others from
- * being renewed. Throws only when the mailbox list itself cannot be read. */
-export async function renewDue(ctx: ProviderContext, now = Date.now()): Promise<RenewReport[]> {
+ * being renewed. Throws only
+ * when the mailbox list itself cannot be read. With `share`, only this replica's mailboxes, each
+ * under its lease (a mailbox left to another replica gets no report). */
+export async function renewDue(ctx: ProviderContext, now = Date.now(), share?: RenewShare): Promise<RenewReport[]> {
   const reports: RenewReport[] = [];
-  for (const mailbox of await ctx.mailboxes.list()) reports.push(await renewMailbox(ctx, mailbox, { now }));
+  for (const mailbox of await ctx.mailboxes.list()) {
+    if (share && !share.owns(mailbox.providerId)) continue;
+    const renew = () => renewMailbox(ctx, mailbox, { now });
+    const report = share && !mailbox.authorisation ? await share.underLease(mailbox.providerId, renew) : await renew();
+    if (report) reports.push(report);
+  }
   return reports;
 }
 
