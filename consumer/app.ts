@@ -21,6 +21,7 @@ import type { ProviderContext } from "./providers/context.ts";
 import { secretsStatus } from "./store/sealing.ts";
 import { createHttpApp } from "./http/app.ts";
 import { startHttpServer, type HttpServer } from "./http/server.ts";
+import { Deliverer } from "./delivery/deliverer.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -32,6 +33,8 @@ export interface ConsumerApp {
   providerContext: ProviderContext;
   /** The HTTP server, when INLET_HTTP_PORT is not 0. */
   http: HttpServer | undefined;
+  /** Webhook delivery, unless INLET_WEBHOOKS=0. */
+  deliverer: Deliverer | undefined;
   stop(): Promise<void>;
 }
 
@@ -42,7 +45,8 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
   await warnAboutPlainSecrets(db, config, log);
   const apis = createProviderApis(config.providers);
   const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log, confirmGmailCursor: (address, historyId) => connection.queue.confirmGmailCursor(address, historyId) });
-  const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
+  let deliverer: Deliverer | undefined;
+  const processor = createProcessor({ db, limits: config.limits, mail: config.mail, onDeliveriesQueued: () => deliverer?.nudge() });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,
@@ -96,6 +100,11 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
         config.http,
       )
     : undefined;
+  if (config.delivery.enabled) {
+    const publicUrl = config.delivery.publicUrl ?? http?.url ?? `http://127.0.0.1:${config.http?.port ?? 8080}`;
+    deliverer = new Deliverer({ db, secrets: config.secrets, config: config.delivery, render: { publicUrl, inlineMaxBytes: config.delivery.inlineMaxBytes }, log });
+    deliverer.start();
+  }
   log.info({ event: "inbound_email_consumer_started", transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
 
   return {
@@ -107,8 +116,10 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     queue: connection.queue,
     providerContext,
     http,
+    deliverer,
     async stop() {
       await http?.close();
+      await deliverer?.stop();
       await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
       await consumer.stop();

@@ -589,6 +589,8 @@ export const migrations: Migration[] = [
         status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
         attempts integer NOT NULL DEFAULT 0,
         next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        -- where the retry window (24 h by default) starts: the event, or the operator's redeliver
+        retry_from timestamptz NOT NULL DEFAULT now(),
         lease_until timestamptz,
         lease_token text,
         last_status integer,

@@ -1,0 +1,166 @@
+// The deliverer: sends due webhook deliveries, in every replica at once without sending one twice
+// at the same time. One round:
+//   1. the endpoints that have due deliveries (pending, next attempt reached, lease free);
+//   2. for each endpoint with a free slot (INLET_WEBHOOK_CONCURRENCY per endpoint), claim up to
+//      that many with FOR UPDATE SKIP LOCKED, setting a lease and a token. A delivery is due only
+//      when no earlier delivery of the same ticket to the same endpoint is undelivered (pending,
+//      in flight, or failed): an endpoint gets a ticket's events one at a time, in order;
+//   3. each claimed delivery is rendered, signed and POSTed; a 2xx marks it delivered, anything
+//      else schedules the next attempt (retry-schedule.ts) or, past the retry window, marks it
+//      failed. Both writes are fenced by the token: a replica whose lease ran out writes nothing.
+// Endpoints are lanes: a slow or dead endpoint fills only its own slots, and its retries wait in
+// backoff, so other endpoints' deliveries are claimed as before. A round runs every
+// INLET_WEBHOOK_POLL_MS, and at once when nudged (a message queued deliveries in this process,
+// or a delivery finished and the next event of its ticket may go). A crash mid-attempt leaves
+// the lease to run out (INLET_WEBHOOK_LEASE_MS, longer than the attempt's timeout), then the
+// delivery is sent again with the same webhook-id: receivers deduplicate by it.
+import { randomBytes } from "node:crypto";
+import type { DeliveryConfig } from "../config.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { KeyRing } from "../secrets/key-ring.ts";
+import type { Db } from "../store/db.ts";
+import { signingEndpoint } from "./endpoints.ts";
+import { renderEventBySeq, type RenderOptions } from "./payload.ts";
+import { retryDelayMs } from "./retry-schedule.ts";
+import { postWebhook, type SendOptions } from "./sender.ts";
+import { webhookHeaders } from "./signing.ts";
+
+const DUE_ENDPOINTS_SQL = `SELECT DISTINCT endpoint_id FROM webhook_deliveries
+  WHERE status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())`;
+
+export const CLAIM_SQL = `WITH due AS (
+    SELECT d.id FROM webhook_deliveries d
+     WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now()
+       AND (d.lease_until IS NULL OR d.lease_until < now())
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                        WHERE e.endpoint_id = d.endpoint_id AND e.ticket_id = d.ticket_id AND e.status <> 'delivered' AND e.id < d.id)
+     ORDER BY d.next_attempt_at, d.id
+     LIMIT $2
+     FOR UPDATE SKIP LOCKED)
+  UPDATE webhook_deliveries d
+     SET lease_until = now() + make_interval(secs => $3::float8 / 1000), lease_token = $4, attempts = d.attempts + 1, last_attempt_at = now()
+    FROM due WHERE d.id = due.id
+  RETURNING d.id, d.event_seq, d.attempts`;
+
+const DELIVERED_SQL = `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status = $3, last_error = NULL, lease_until = NULL, lease_token = NULL
+  WHERE id = $1 AND lease_token = $2`;
+
+// The next attempt, or failed when it would fall past the retry window.
+const RETRY_SQL = `UPDATE webhook_deliveries
+   SET last_status = $3, last_error = $4, lease_until = NULL, lease_token = NULL,
+       next_attempt_at = now() + make_interval(secs => $5::float8 / 1000),
+       status = CASE WHEN now() + make_interval(secs => $5::float8 / 1000) > retry_from + make_interval(secs => $6::float8 / 1000) THEN 'failed' ELSE 'pending' END
+ WHERE id = $1 AND lease_token = $2
+ RETURNING status`;
+
+export interface DelivererOptions {
+  db: Db;
+  secrets: KeyRing | undefined;
+  config: DeliveryConfig;
+  render: RenderOptions;
+  log: Logger;
+}
+
+interface Claimed {
+  id: number;
+  event_seq: number;
+  attempts: number;
+}
+
+export class Deliverer {
+  readonly #o: DelivererOptions;
+  readonly #send: SendOptions;
+  readonly #inflight = new Map<string, number>();
+  readonly #attempts = new Set<Promise<void>>();
+  #stopped = false;
+  #nudged = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: DelivererOptions) {
+    this.#o = options;
+    const { config } = options;
+    this.#send = { policy: { allowInsecureLoopback: config.allowInsecureLoopback, allowPrivateAddresses: config.allowPrivateAddresses }, timeoutMs: config.timeoutMs, maxResponseBytes: config.maxResponseBytes };
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Look for due deliveries now (after a commit that queued some). */
+  nudge(): void {
+    this.#nudged = true;
+    this.#wake?.();
+  }
+
+  /** No more claims; attempts in flight finish (each is bounded by the timeout). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled([...this.#attempts]);
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      this.#nudged = false;
+      try {
+        await this.#round();
+      } catch (error) {
+        this.#o.log.error({ event: "inbound_email_webhook_round_failed", err: error }, "looking for due webhook deliveries failed; trying again");
+      }
+      if (this.#stopped || this.#nudged) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#o.config.pollMs);
+        this.#wake = () => (clearTimeout(timer), resolve());
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  async #round(): Promise<void> {
+    const { db, config } = this.#o;
+    const endpoints = await db.query<{ endpoint_id: string }>(DUE_ENDPOINTS_SQL, [], { prepare: true });
+    for (const { endpoint_id: endpointId } of endpoints) {
+      if (this.#stopped) return;
+      const free = config.concurrencyPerEndpoint - (this.#inflight.get(endpointId) ?? 0);
+      if (free <= 0) continue;
+      const token = randomBytes(12).toString("base64url");
+      const claimed = await db.query<Claimed>(CLAIM_SQL, [endpointId, free, config.leaseMs, token], { prepare: true });
+      for (const delivery of claimed) this.#launch(endpointId, delivery, token);
+    }
+  }
+
+  #launch(endpointId: string, delivery: Claimed, token: string): void {
+    this.#inflight.set(endpointId, (this.#inflight.get(endpointId) ?? 0) + 1);
+    const attempt = this.#attempt(endpointId, delivery, token)
+      .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_webhook_attempt_failed", delivery: delivery.id, endpoint: endpointId, err: error }, "a webhook attempt failed before it was recorded; its lease runs out and it is tried again"))
+      .finally(() => {
+        this.#inflight.set(endpointId, (this.#inflight.get(endpointId) ?? 1) - 1);
+        this.#attempts.delete(attempt);
+        // The next event of the ticket, or the next in line for this endpoint.
+        if (!this.#stopped) this.nudge();
+      });
+    this.#attempts.add(attempt);
+  }
+
+  async #attempt(endpointId: string, delivery: Claimed, token: string): Promise<void> {
+    const { db, log, config } = this.#o;
+    const endpoint = await signingEndpoint(db, this.#o.secrets, endpointId);
+    const payload = await renderEventBySeq(db, delivery.event_seq, this.#o.render);
+    if (!endpoint || !payload) return; // removed meanwhile: the cascade took the delivery too
+    const body = JSON.stringify(payload);
+    const headers = webhookHeaders(endpoint.secrets, payload.id, Math.floor(Date.now() / 1000), body);
+    const result = await postWebhook(endpoint.url, body, headers, this.#send);
+    const fields = { delivery: delivery.id, endpoint: endpointId, eventId: payload.id, type: payload.type, attempt: delivery.attempts, status: result.status, durationMs: result.durationMs };
+    if (result.ok) {
+      await db.query(DELIVERED_SQL, [delivery.id, token, result.status], { prepare: true });
+      log.info({ event: "inbound_email_webhook_delivered", ...fields }, "webhook delivered");
+      return;
+    }
+    const delayMs = retryDelayMs(delivery.attempts, config.retry);
+    const [row] = await db.query<{ status: string }>(RETRY_SQL, [delivery.id, token, result.status, result.error.slice(0, 500), delayMs, config.retry.windowMs], { prepare: true });
+    if (row?.status === "failed") log.error({ event: "inbound_email_webhook_failed", ...fields, error: result.error }, "webhook delivery failed for good (retry window over): `inlet webhooks redeliver` sends it again");
+    else log.warn({ event: "inbound_email_webhook_retry", ...fields, error: result.error, retryInMs: delayMs }, "webhook attempt failed; retrying");
+  }
+}
