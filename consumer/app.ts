@@ -1,6 +1,7 @@
 // The consumer process: claim loop + resolvers + processing + subscription upkeep + the IMAP
 // listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts).
-import type { ConsumerConfig } from "./config.ts";
+import { DEFAULT_HTTP_PORT, type ConsumerConfig } from "./config.ts";
+import type { RenderOptions } from "./delivery/payload.ts";
 import { connectQueue } from "./runtime/queue-connection.ts";
 import { Consumer } from "./runtime/consumer.ts";
 import { createJobHandler } from "./runtime/job-handler.ts";
@@ -88,6 +89,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
     });
     await listener.start();
   }
+  const render: RenderOptions = { publicUrl: config.delivery.publicUrl ?? `http://127.0.0.1:${config.http?.port ?? DEFAULT_HTTP_PORT}`, inlineMaxBytes: config.delivery.inlineMaxBytes };
   const http = config.http
     ? await startHttpServer(
         createHttpApp({
@@ -96,13 +98,15 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger): Pro
             { name: "database", check: () => db.query("SELECT 1") },
           ],
           log,
+          delivery: { admin: { db, secrets: config.secrets, delivery: config.delivery }, adminToken: config.adminToken, render },
         }),
         config.http,
       )
     : undefined;
+  // Document URLs name this server unless INLET_PUBLIC_URL says where it is reached from outside.
+  if (!config.delivery.publicUrl && http) render.publicUrl = http.url;
   if (config.delivery.enabled) {
-    const publicUrl = config.delivery.publicUrl ?? http?.url ?? `http://127.0.0.1:${config.http?.port ?? 8080}`;
-    deliverer = new Deliverer({ db, secrets: config.secrets, config: config.delivery, render: { publicUrl, inlineMaxBytes: config.delivery.inlineMaxBytes }, log });
+    deliverer = new Deliverer({ db, secrets: config.secrets, config: config.delivery, render, log });
     deliverer.start();
   }
   log.info({ event: "inbound_email_consumer_started", transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");

@@ -2,15 +2,19 @@
 import { Hono } from "hono";
 import { healthRoutes, type ReadinessCheck } from "./health.ts";
 import type { Logger } from "../runtime/log.ts";
+import { deliveryRoutes, type DeliveryRoutesOptions } from "./delivery-routes.ts";
 
 export interface HttpAppParts {
   readiness: readonly ReadinessCheck[];
   log: Logger;
+  /** The read API and the delivery admin endpoints (absent: not served). */
+  delivery?: DeliveryRoutesOptions;
 }
 
 export function createHttpApp(parts: HttpAppParts): Hono {
   const app = new Hono();
   app.route("/", healthRoutes(parts.readiness));
+  if (parts.delivery) app.route("/", deliveryRoutes(parts.delivery));
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((error, c) => {
     parts.log.error({ event: "inbound_email_http_error", method: c.req.method, path: c.req.path, err: error }, "an HTTP request failed");
