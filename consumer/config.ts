@@ -112,7 +112,7 @@ export function deliveryConfig(env: Env): DeliveryConfig {
   return {
     enabled: flag(env, "INLET_WEBHOOKS", true),
     pollMs: positiveInteger(env, "INLET_WEBHOOK_POLL_MS", 1_000),
-    concurrencyPerEndpoint: positiveInteger(env, "INLET_WEBHOOK_CONCURRENCY", 4),
+    concurrencyPerEndpoint: positiveInteger(env, "INLET_WEBHOOK_CONCURRENCY", 16),
     leaseMs,
     timeoutMs,
     maxResponseBytes: positiveInteger(env, "INLET_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024),

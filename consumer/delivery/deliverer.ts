@@ -5,7 +5,8 @@
 //      that many with FOR UPDATE SKIP LOCKED, setting a lease and a token. A delivery is due only
 //      when no earlier delivery of the same ticket to the same endpoint is undelivered (pending,
 //      in flight, or failed): an endpoint gets a ticket's events one at a time, in order;
-//   3. each claimed delivery is rendered, signed and POSTed; a 2xx marks it delivered, anything
+//   3. each claimed delivery is rendered, signed and POSTed; a 2xx marks it delivered (recorded
+//      with the others acknowledged meanwhile, first thing in the next round), anything
 //      else schedules the next attempt (retry-schedule.ts) or, past the retry window, marks it
 //      failed. Both writes are fenced by the token: a replica whose lease ran out writes nothing.
 // Endpoints are lanes: a slow or dead endpoint fills only its own slots, and its retries wait in
@@ -19,8 +20,8 @@ import type { DeliveryConfig } from "../config.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { KeyRing } from "../secrets/key-ring.ts";
 import type { Db } from "../store/db.ts";
-import { signingEndpoint } from "./endpoints.ts";
-import { renderEventBySeq, type RenderOptions } from "./payload.ts";
+import { signingSecrets } from "./endpoints.ts";
+import { EVENT_COLUMNS, EVENT_SOURCES, renderEvent, type EventRow, type RenderOptions } from "./payload.ts";
 import { retryDelayMs } from "./retry-schedule.ts";
 import { postWebhook, type SendOptions } from "./sender.ts";
 import { webhookHeaders } from "./signing.ts";
@@ -28,6 +29,8 @@ import { webhookHeaders } from "./signing.ts";
 const DUE_ENDPOINTS_SQL = `SELECT DISTINCT endpoint_id FROM webhook_deliveries
   WHERE status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())`;
 
+// The claim returns what the payload is rendered from and the endpoint's URL and secrets as they
+// are now (a rotation signs the very next attempt), so an attempt reads nothing more.
 export const CLAIM_SQL = `WITH due AS (
     SELECT d.id FROM webhook_deliveries d
      WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now()
@@ -39,11 +42,15 @@ export const CLAIM_SQL = `WITH due AS (
      FOR UPDATE SKIP LOCKED)
   UPDATE webhook_deliveries d
      SET lease_until = now() + make_interval(secs => $3::float8 / 1000), lease_token = $4, attempts = d.attempts + 1, last_attempt_at = now()
-    FROM due WHERE d.id = due.id
-  RETURNING d.id, d.event_seq, d.attempts`;
+    FROM due, webhook_endpoints w, ${EVENT_SOURCES}
+   WHERE d.id = due.id AND w.id = d.endpoint_id AND e.seq = d.event_seq
+  RETURNING d.id AS delivery_id, d.attempts, w.url AS endpoint_url, w.secret AS endpoint_secret,
+            CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS endpoint_previous_secret, ${EVENT_COLUMNS}`;
 
-const DELIVERED_SQL = `UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status = $3, last_error = NULL, lease_until = NULL, lease_token = NULL
-  WHERE id = $1 AND lease_token = $2`;
+// Acknowledged deliveries are recorded together, at the start of the next round (a few ms later).
+const DELIVERED_SQL = `UPDATE webhook_deliveries d SET status = 'delivered', delivered_at = now(), last_status = x.status, last_error = NULL, lease_until = NULL, lease_token = NULL
+  FROM unnest($1::bigint[], $2::text[], $3::int[]) AS x(id, token, status)
+ WHERE d.id = x.id AND d.lease_token = x.token`;
 
 // The next attempt, or failed when it would fall past the retry window.
 const RETRY_SQL = `UPDATE webhook_deliveries
@@ -61,17 +68,23 @@ export interface DelivererOptions {
   log: Logger;
 }
 
-interface Claimed {
-  id: number;
-  event_seq: number;
+interface Claimed extends EventRow {
+  delivery_id: number;
   attempts: number;
+  endpoint_url: string;
+  endpoint_secret: string;
+  endpoint_previous_secret: string | null;
 }
+/** Nudges that come while a round runs are served by one more round this much later, so that a
+ * burst of commits and finished attempts is claimed together. */
+const NUDGE_GATHER_MS = 5;
 
 export class Deliverer {
   readonly #o: DelivererOptions;
   readonly #send: SendOptions;
   readonly #inflight = new Map<string, number>();
   readonly #attempts = new Set<Promise<void>>();
+  #acknowledged: { id: number; token: string; status: number }[] = [];
   #stopped = false;
   #nudged = false;
   #wake: (() => void) | undefined;
@@ -99,6 +112,19 @@ export class Deliverer {
     this.#wake?.();
     await this.#loop;
     await Promise.allSettled([...this.#attempts]);
+    await this.#recordAcknowledged();
+  }
+
+  async #recordAcknowledged(): Promise<void> {
+    if (this.#acknowledged.length === 0) return;
+    const batch = this.#acknowledged;
+    this.#acknowledged = [];
+    try {
+      await this.#o.db.query(DELIVERED_SQL, [batch.map((a) => a.id), batch.map((a) => a.token), batch.map((a) => a.status)], { prepare: true });
+    } catch (error) {
+      // Not recorded: their leases run out and they are sent again (receivers deduplicate by id).
+      this.#o.log.error({ event: "inbound_email_webhook_record_failed", deliveries: batch.length, err: error }, "recording acknowledged webhooks failed; they will be sent again");
+    }
   }
 
   async #run(): Promise<void> {
@@ -109,9 +135,9 @@ export class Deliverer {
       } catch (error) {
         this.#o.log.error({ event: "inbound_email_webhook_round_failed", err: error }, "looking for due webhook deliveries failed; trying again");
       }
-      if (this.#stopped || this.#nudged) continue;
+      if (this.#stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#o.config.pollMs);
+        const timer = setTimeout(resolve, this.#nudged ? NUDGE_GATHER_MS : this.#o.config.pollMs);
         this.#wake = () => (clearTimeout(timer), resolve());
       });
       this.#wake = undefined;
@@ -120,6 +146,7 @@ export class Deliverer {
 
   async #round(): Promise<void> {
     const { db, config } = this.#o;
+    await this.#recordAcknowledged();
     const endpoints = await db.query<{ endpoint_id: string }>(DUE_ENDPOINTS_SQL, [], { prepare: true });
     for (const { endpoint_id: endpointId } of endpoints) {
       if (this.#stopped) return;
@@ -134,7 +161,7 @@ export class Deliverer {
   #launch(endpointId: string, delivery: Claimed, token: string): void {
     this.#inflight.set(endpointId, (this.#inflight.get(endpointId) ?? 0) + 1);
     const attempt = this.#attempt(endpointId, delivery, token)
-      .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_webhook_attempt_failed", delivery: delivery.id, endpoint: endpointId, err: error }, "a webhook attempt failed before it was recorded; its lease runs out and it is tried again"))
+      .catch((error: unknown) => this.#o.log.error({ event: "inbound_email_webhook_attempt_failed", delivery: delivery.delivery_id, endpoint: endpointId, err: error }, "a webhook attempt failed before it was recorded; its lease runs out and it is tried again"))
       .finally(() => {
         this.#inflight.set(endpointId, (this.#inflight.get(endpointId) ?? 1) - 1);
         this.#attempts.delete(attempt);
@@ -146,20 +173,19 @@ export class Deliverer {
 
   async #attempt(endpointId: string, delivery: Claimed, token: string): Promise<void> {
     const { db, log, config } = this.#o;
-    const endpoint = await signingEndpoint(db, this.#o.secrets, endpointId);
-    const payload = await renderEventBySeq(db, delivery.event_seq, this.#o.render);
-    if (!endpoint || !payload) return; // removed meanwhile: the cascade took the delivery too
+    const secrets = signingSecrets(this.#o.secrets, endpointId, delivery.endpoint_secret, delivery.endpoint_previous_secret);
+    const payload = await renderEvent(db, delivery, this.#o.render);
     const body = JSON.stringify(payload);
-    const headers = webhookHeaders(endpoint.secrets, payload.id, Math.floor(Date.now() / 1000), body);
-    const result = await postWebhook(endpoint.url, body, headers, this.#send);
-    const fields = { delivery: delivery.id, endpoint: endpointId, eventId: payload.id, type: payload.type, attempt: delivery.attempts, status: result.status, durationMs: result.durationMs };
+    const headers = webhookHeaders(secrets, payload.id, Math.floor(Date.now() / 1000), body);
+    const result = await postWebhook(delivery.endpoint_url, body, headers, this.#send);
+    const fields = { delivery: delivery.delivery_id, endpoint: endpointId, eventId: payload.id, type: payload.type, attempt: delivery.attempts, status: result.status, durationMs: result.durationMs };
     if (result.ok) {
-      await db.query(DELIVERED_SQL, [delivery.id, token, result.status], { prepare: true });
+      this.#acknowledged.push({ id: delivery.delivery_id, token, status: result.status });
       log.info({ event: "inbound_email_webhook_delivered", ...fields }, "webhook delivered");
       return;
     }
     const delayMs = retryDelayMs(delivery.attempts, config.retry);
-    const [row] = await db.query<{ status: string }>(RETRY_SQL, [delivery.id, token, result.status, result.error.slice(0, 500), delayMs, config.retry.windowMs], { prepare: true });
+    const [row] = await db.query<{ status: string }>(RETRY_SQL, [delivery.delivery_id, token, result.status, result.error.slice(0, 500), delayMs, config.retry.windowMs], { prepare: true });
     if (row?.status === "failed") log.error({ event: "inbound_email_webhook_failed", ...fields, error: result.error }, "webhook delivery failed for good (retry window over): `inlet webhooks redeliver` sends it again");
     else log.warn({ event: "inbound_email_webhook_retry", ...fields, error: result.error, retryInMs: delayMs }, "webhook attempt failed; retrying");
   }

@@ -138,7 +138,11 @@ export interface SigningEndpoint {
 export async function signingEndpoint(db: Queryable, ring: KeyRing | undefined, id: string): Promise<SigningEndpoint | undefined> {
   const [row] = await db.query<Row>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = $1`, [id]);
   if (!row) return undefined;
-  const secrets = [opened(ring, id, "secret", row.secret)];
-  if (row.previous_secret && row.previous_secret_until && new Date(row.previous_secret_until) > new Date()) secrets.push(opened(ring, id, "previous_secret", row.previous_secret));
-  return { id: row.id, tenantId: row.tenant_id, url: row.url, secrets };
+  const previous = row.previous_secret && row.previous_secret_until && new Date(row.previous_secret_until) > new Date() ? row.previous_secret : null;
+  return { id: row.id, tenantId: row.tenant_id, url: row.url, secrets: signingSecrets(ring, id, row.secret, previous) };
+}
+
+/** The stored secret and, during its grace period, the previous one, opened: the secrets that sign. */
+export function signingSecrets(ring: KeyRing | undefined, id: string, secret: string, previousSecret: string | null): string[] {
+  return previousSecret ? [opened(ring, id, "secret", secret), opened(ring, id, "previous_secret", previousSecret)] : [opened(ring, id, "secret", secret)];
 }

@@ -43,17 +43,23 @@ export interface RenderOptions {
   inlineMaxBytes: number;
 }
 
-export const EVENT_ROW_SQL = `SELECT e.seq, e.id, e.type, e.tenant_id, e.mailbox_provider_id, e.ticket_id, e.ticket_number, e.ticket_status, e.comment_id, e.reason, e.message, e.created_at,
+/** What renderEvent() reads of an event (`e`) and the rows it names. */
+export const EVENT_COLUMNS = `e.seq, e.id, e.type, e.tenant_id, e.mailbox_provider_id, e.ticket_id, e.ticket_number, e.ticket_status, e.comment_id, e.reason, e.message, e.created_at,
        mp.kind AS mailbox_kind, mp.address AS mailbox_address,
        t.subject AS ticket_subject, t.description_text, t.description_full_text, t.description_html,
-       c.body_text, c.full_text, c.body_html, c.is_internal_note
-  FROM delivery_events e
+       c.body_text, c.full_text, c.body_html, c.is_internal_note,
+       (SELECT COALESCE(json_agg(json_build_object('id', dd.id::text, 'filename', dd.filename, 'contentType', dd.content_type, 'size', dd.size, 'sha256', dd.sha256) ORDER BY dd.id), '[]'::json)
+          FROM documents dd WHERE dd.ticket_id = e.ticket_id AND dd.comment_id IS NOT DISTINCT FROM e.comment_id AND e.type IN ('ticket.created', 'ticket.replied')) AS documents`;
+
+/** delivery_events e and the rows its columns come from. */
+export const EVENT_SOURCES = `delivery_events e
   LEFT JOIN mailbox_providers mp ON mp.id = e.mailbox_provider_id
   LEFT JOIN tickets t ON t.id = e.ticket_id
   LEFT JOIN ticket_comments c ON c.id = e.comment_id`;
 
-const DOCUMENTS_SQL = `SELECT id, filename, content_type, size, sha256, CASE WHEN size <= $3 THEN content END AS content
-  FROM documents WHERE ticket_id = $1 AND comment_id IS NOT DISTINCT FROM $2 ORDER BY id`;
+export const EVENT_ROW_SQL = `SELECT ${EVENT_COLUMNS} FROM ${EVENT_SOURCES}`;
+
+const INLINE_CONTENT_SQL = "SELECT id::text AS id, content FROM documents WHERE id = ANY ($1::bigint[])";
 
 export interface EventRow {
   seq: number;
@@ -78,6 +84,15 @@ export interface EventRow {
   full_text: string | null;
   body_html: string | null;
   is_internal_note: boolean | null;
+  documents: DocumentRow[] | string;
+}
+
+interface DocumentRow {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
 }
 
 export async function renderEvent(db: Queryable, row: EventRow, options: RenderOptions): Promise<EventPayload> {
@@ -88,20 +103,12 @@ export async function renderEvent(db: Queryable, row: EventRow, options: RenderO
     : row.ticket_id !== null
       ? { text: row.description_full_text, html: row.description_html, replyText: row.description_text }
       : { text: null, html: null, replyText: null };
-  const documents =
-    row.ticket_id === null || row.type === "ticket.noted"
-      ? []
-      : (await db.query<{ id: number; filename: string; content_type: string; size: number; sha256: string; content: Uint8Array | null }>(DOCUMENTS_SQL, [row.ticket_id, row.comment_id, options.inlineMaxBytes])).map(
-          (d): EventDocument => ({
-            id: String(d.id),
-            filename: d.filename,
-            contentType: d.content_type,
-            size: d.size,
-            sha256: d.sha256,
-            url: `${options.publicUrl}/v1/documents/${d.id}`,
-            ...(d.content && options.inlineMaxBytes > 0 ? { content: Buffer.from(d.content).toString("base64") } : {}),
-          }),
-        );
+  const rows = (typeof row.documents === "string" ? JSON.parse(row.documents) : row.documents) as DocumentRow[];
+  const small = options.inlineMaxBytes > 0 ? rows.filter((d) => d.size <= options.inlineMaxBytes).map((d) => d.id) : [];
+  const inline = new Map(small.length === 0 ? [] : (await db.query<{ id: string; content: Uint8Array }>(INLINE_CONTENT_SQL, [small])).map((d) => [d.id, Buffer.from(d.content).toString("base64")]));
+  const documents = rows.map(
+    (d): EventDocument => ({ id: d.id, filename: d.filename, contentType: d.contentType, size: d.size, sha256: d.sha256, url: `${options.publicUrl}/v1/documents/${d.id}`, ...(inline.has(d.id) ? { content: inline.get(d.id)! } : {}) }),
+  );
   return {
     type: row.type,
     id: row.id,
@@ -117,10 +124,4 @@ export async function renderEvent(db: Queryable, row: EventRow, options: RenderO
       documents,
     },
   };
-}
-
-/** One event by its seq, rendered; undefined when it is gone (its ticket deleted). */
-export async function renderEventBySeq(db: Queryable, seq: number, options: RenderOptions): Promise<EventPayload | undefined> {
-  const [row] = await db.query<EventRow>(`${EVENT_ROW_SQL} WHERE e.seq = $1`, [seq], { prepare: true });
-  return row ? renderEvent(db, row, options) : undefined;
 }

@@ -1,7 +1,7 @@
 // What the read API reads, always within one tenant: every statement names the tenant the token
 // belongs to, so no id or number of another tenant's row reaches anything.
 import type { Queryable } from "../store/db.ts";
-import { EVENT_ROW_SQL, renderEvent, type EventPayload, type EventRow, type RenderOptions } from "../delivery/payload.ts";
+import { EVENT_COLUMNS, EVENT_SOURCES, renderEvent, type EventPayload, type EventRow, type RenderOptions } from "../delivery/payload.ts";
 
 export type TicketStatus = "open" | "pending" | "closed";
 
@@ -118,7 +118,7 @@ export interface FeedCursor {
  * transaction still running: an event that commits later always sorts after what was served. */
 export async function listEvents(db: Queryable, tenantId: string, after: FeedCursor | undefined, limit: number, render: RenderOptions): Promise<{ events: EventPayload[]; last: FeedCursor | undefined; more: boolean }> {
   const rows = await db.query<EventRow & { txid: string }>(
-    `${EVENT_ROW_SQL.replace("SELECT e.seq,", "SELECT e.txid::text AS txid, e.seq,")}
+    `SELECT e.txid::text AS txid, ${EVENT_COLUMNS} FROM ${EVENT_SOURCES}
       WHERE e.tenant_id = $1 AND (e.txid, e.seq) > ($2::xid8, $3::bigint) AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
       ORDER BY e.txid, e.seq LIMIT $4`,
     [tenantId, after?.txid ?? "0", after?.seq ?? 0, limit + 1],
