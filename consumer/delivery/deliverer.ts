@@ -1,8 +1,9 @@
 // The deliverer: sends due webhook deliveries, in every replica at once without sending one twice
 // at the same time. One round:
-//   1. the endpoints that have due deliveries (pending, next attempt reached, lease free);
-//   2. for each endpoint with a free slot (INLET_WEBHOOK_CONCURRENCY per endpoint), claim up to
-//      that many with FOR UPDATE SKIP LOCKED, setting a lease and a token. A delivery is due only
+//   1. record the deliveries acknowledged since the last round;
+//   2. one statement claims, for each endpoint, up to its free slots (INLET_WEBHOOK_CONCURRENCY
+//      per endpoint, less what is in flight here) of its due deliveries (pending, next attempt
+//      reached, lease free) with FOR UPDATE SKIP LOCKED, setting a lease and a token. A delivery is due only
 //      when no earlier delivery of the same ticket to the same endpoint is undelivered (pending,
 //      in flight, or failed): an endpoint gets a ticket's events one at a time, in order;
 //   3. each claimed delivery is rendered, signed and POSTed; a 2xx marks it delivered (recorded
@@ -11,8 +12,9 @@
 //      failed. Both writes are fenced by the token: a replica whose lease ran out writes nothing.
 // Endpoints are lanes: a slow or dead endpoint fills only its own slots, and its retries wait in
 // backoff, so other endpoints' deliveries are claimed as before. A round runs every
-// INLET_WEBHOOK_POLL_MS, and at once when nudged (a message queued deliveries in this process,
-// or a delivery finished and the next event of its ticket may go). A crash mid-attempt leaves
+// INLET_WEBHOOK_POLL_MS, and 20 ms after a nudge (a message queued deliveries in this process, or
+// a delivery finished and the next event of its ticket may go; the nudges of those 20 ms share
+// the round). A crash mid-attempt leaves
 // the lease to run out (INLET_WEBHOOK_LEASE_MS, longer than the attempt's timeout), then the
 // delivery is sent again with the same webhook-id: receivers deduplicate by it.
 import { randomBytes } from "node:crypto";
@@ -26,25 +28,26 @@ import { retryDelayMs } from "./retry-schedule.ts";
 import { postWebhook, type SendOptions } from "./sender.ts";
 import { webhookHeaders } from "./signing.ts";
 
-const DUE_ENDPOINTS_SQL = `SELECT DISTINCT endpoint_id FROM webhook_deliveries
-  WHERE status = 'pending' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())`;
-
 // The claim returns what the payload is rendered from and the endpoint's URL and secrets as they
 // are now (a rotation signs the very next attempt), so an attempt reads nothing more.
-export const CLAIM_SQL = `WITH due AS (
-    SELECT d.id FROM webhook_deliveries d
-     WHERE d.endpoint_id = $1 AND d.status = 'pending' AND d.next_attempt_at <= now()
-       AND (d.lease_until IS NULL OR d.lease_until < now())
-       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                        WHERE e.endpoint_id = d.endpoint_id AND e.ticket_id = d.ticket_id AND e.status <> 'delivered' AND e.id < d.id)
-     ORDER BY d.next_attempt_at, d.id
-     LIMIT $2
-     FOR UPDATE SKIP LOCKED)
+export const CLAIM_SQL = `WITH busy AS (SELECT * FROM unnest($1::text[], $2::int[]) AS b(endpoint_id, inflight)),
+  due AS (
+    SELECT x.id FROM webhook_endpoints w
+      LEFT JOIN busy ON busy.endpoint_id = w.id
+     CROSS JOIN LATERAL (
+       SELECT d.id FROM webhook_deliveries d
+        WHERE d.endpoint_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= now()
+          AND (d.lease_until IS NULL OR d.lease_until < now())
+          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                           WHERE e.endpoint_id = d.endpoint_id AND e.ticket_id = d.ticket_id AND e.status <> 'delivered' AND e.id < d.id)
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT greatest(0, $3 - COALESCE(busy.inflight, 0))
+        FOR UPDATE OF d SKIP LOCKED) x)
   UPDATE webhook_deliveries d
-     SET lease_until = now() + make_interval(secs => $3::float8 / 1000), lease_token = $4, attempts = d.attempts + 1, last_attempt_at = now()
+     SET lease_until = now() + make_interval(secs => $4::float8 / 1000), lease_token = $5, attempts = d.attempts + 1, last_attempt_at = now()
     FROM due, webhook_endpoints w, ${EVENT_SOURCES}
    WHERE d.id = due.id AND w.id = d.endpoint_id AND e.seq = d.event_seq
-  RETURNING d.id AS delivery_id, d.attempts, w.url AS endpoint_url, w.secret AS endpoint_secret,
+  RETURNING d.id AS delivery_id, d.endpoint_id, d.attempts, w.url AS endpoint_url, w.secret AS endpoint_secret,
             CASE WHEN w.previous_secret_until > now() THEN w.previous_secret END AS endpoint_previous_secret, ${EVENT_COLUMNS}`;
 
 // Acknowledged deliveries are recorded together, at the start of the next round (a few ms later).
@@ -70,14 +73,16 @@ export interface DelivererOptions {
 
 interface Claimed extends EventRow {
   delivery_id: number;
+  endpoint_id: string;
   attempts: number;
   endpoint_url: string;
   endpoint_secret: string;
   endpoint_previous_secret: string | null;
 }
-/** Nudges that come while a round runs are served by one more round this much later, so that a
- * burst of commits and finished attempts is claimed together. */
-const NUDGE_GATHER_MS = 5;
+/** A nudge starts a round this much later, and the nudges meanwhile share it: a burst of commits
+ * and finished attempts is claimed in one statement (measured at 100 mails/s: about half the
+ * delivery's CPU per mail of a round per nudge, for some 20 ms of latency). */
+const NUDGE_GATHER_MS = 20;
 
 export class Deliverer {
   readonly #o: DelivererOptions;
@@ -87,7 +92,8 @@ export class Deliverer {
   #acknowledged: { id: number; token: string; status: number }[] = [];
   #stopped = false;
   #nudged = false;
-  #wake: (() => void) | undefined;
+  /** Ends the wait between rounds: at once (stop) or after the gathering delay (a nudge). */
+  #wake: ((now: boolean) => void) | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: DelivererOptions) {
@@ -103,13 +109,13 @@ export class Deliverer {
   /** Look for due deliveries now (after a commit that queued some). */
   nudge(): void {
     this.#nudged = true;
-    this.#wake?.();
+    this.#wake?.(false);
   }
 
   /** No more claims; attempts in flight finish (each is bounded by the timeout). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#wake?.();
+    this.#wake?.(true);
     await this.#loop;
     await Promise.allSettled([...this.#attempts]);
     await this.#recordAcknowledged();
@@ -137,8 +143,15 @@ export class Deliverer {
       }
       if (this.#stopped) continue;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#nudged ? NUDGE_GATHER_MS : this.#o.config.pollMs);
-        this.#wake = () => (clearTimeout(timer), resolve());
+        let timer = setTimeout(resolve, this.#nudged ? NUDGE_GATHER_MS : this.#o.config.pollMs);
+        let gathering = this.#nudged;
+        this.#wake = (now) => {
+          if (now) return void (clearTimeout(timer), resolve());
+          if (gathering) return;
+          gathering = true;
+          clearTimeout(timer);
+          timer = setTimeout(resolve, NUDGE_GATHER_MS);
+        };
       });
       this.#wake = undefined;
     }
@@ -147,15 +160,11 @@ export class Deliverer {
   async #round(): Promise<void> {
     const { db, config } = this.#o;
     await this.#recordAcknowledged();
-    const endpoints = await db.query<{ endpoint_id: string }>(DUE_ENDPOINTS_SQL, [], { prepare: true });
-    for (const { endpoint_id: endpointId } of endpoints) {
-      if (this.#stopped) return;
-      const free = config.concurrencyPerEndpoint - (this.#inflight.get(endpointId) ?? 0);
-      if (free <= 0) continue;
-      const token = randomBytes(12).toString("base64url");
-      const claimed = await db.query<Claimed>(CLAIM_SQL, [endpointId, free, config.leaseMs, token], { prepare: true });
-      for (const delivery of claimed) this.#launch(endpointId, delivery, token);
-    }
+    // One statement for every endpoint, each claiming up to its free slots.
+    const busy = [...this.#inflight].filter(([, n]) => n > 0);
+    const token = randomBytes(12).toString("base64url");
+    const claimed = await db.query<Claimed>(CLAIM_SQL, [busy.map(([id]) => id), busy.map(([, n]) => n), config.concurrencyPerEndpoint, config.leaseMs, token], { prepare: true });
+    for (const delivery of claimed) this.#launch(delivery.endpoint_id, delivery, token);
   }
 
   #launch(endpointId: string, delivery: Claimed, token: string): void {
