@@ -146,3 +146,19 @@ export async function signingEndpoint(db: Queryable, ring: KeyRing | undefined, 
 export function signingSecrets(ring: KeyRing | undefined, id: string, secret: string, previousSecret: string | null): string[] {
   return previousSecret ? [opened(ring, id, "secret", secret), opened(ring, id, "previous_secret", previousSecret)] : [opened(ring, id, "secret", secret)];
 }
+
+/** Every endpoint secret that is plain or sealed under another key, sealed again under the ring's
+ * primary key (`inlet secrets rotate`); how many endpoints. Run inside a transaction. */
+export async function resealEndpointSecrets(q: Queryable, ring: KeyRing): Promise<number> {
+  const keyId = ring.primary.id;
+  const rows = await q.query<{ id: string; secret: string; previous_secret: string | null }>(
+    "SELECT id, secret, previous_secret FROM webhook_endpoints WHERE secret_key_id IS DISTINCT FROM $1 OR (previous_secret IS NOT NULL AND previous_secret_key_id IS DISTINCT FROM $1) ORDER BY id FOR UPDATE",
+    [keyId],
+  );
+  for (const row of rows) {
+    const secret = stored(ring, row.id, "secret", opened(ring, row.id, "secret", row.secret));
+    const previous = row.previous_secret === null ? null : stored(ring, row.id, "previous_secret", opened(ring, row.id, "previous_secret", row.previous_secret));
+    await q.query("UPDATE webhook_endpoints SET secret = $2, secret_key_id = $3, previous_secret = $4, previous_secret_key_id = $5 WHERE id = $1", [row.id, secret.value, secret.keyId, previous?.value ?? null, previous?.keyId ?? null]);
+  }
+  return rows.length;
+}
