@@ -90,6 +90,22 @@ describe.each(backends)("webhooks on %s", (backend) => {
     expect(await t.db.query("SELECT 1 FROM webhook_deliveries")).toHaveLength(1);
   });
 
+  it("an apply that rolls back leaves neither effect nor event; its retry writes both, once", async () => {
+    const { process } = await setup();
+    await addEndpoint(t.db, undefined, policy, { tenantId: "acme", url: receiver.url });
+    // The last write of apply_message() fails: everything before it, event included, rolls back.
+    await t.db.query("CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'crash before commit'; END $$");
+    await t.db.query("CREATE TRIGGER refuse_claim BEFORE INSERT ON email_processed_messages FOR EACH ROW EXECUTE FUNCTION refuse_claim()");
+    const raw = buildMail({ id: "rollback@example.org" });
+    await expect(process(raw)).rejects.toThrow();
+    const count = async (table: string) => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+    expect([await count("tickets"), await count("delivery_events"), await count("webhook_deliveries")]).toEqual([0, 0, 0]);
+    await t.db.query("DROP TRIGGER refuse_claim ON email_processed_messages");
+    await process(raw);
+    await process(raw);
+    expect([await count("tickets"), await count("delivery_events"), await count("webhook_deliveries")]).toEqual([1, 1, 1]);
+  });
+
   it("message.skipped only for an endpoint that asks for it; an endpoint for ticket.created alone gets no replies", async () => {
     const { process, start } = await setup();
     const skips = await addEndpoint(t.db, undefined, policy, { tenantId: "acme", url: receiver.url, events: ["message.skipped"] });
