@@ -1,5 +1,6 @@
 // The consumer process: claim loop + resolvers + processing + subscription upkeep + the IMAP
-// listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts).
+// listener + a periodic reclaim + webhook delivery, all from one parsed configuration
+// (consumer/config.ts).
 import { DEFAULT_HTTP_PORT, type ConsumerConfig } from "./config.ts";
 import type { RenderOptions } from "./delivery/payload.ts";
 import { connectQueue } from "./runtime/queue-connection.ts";
