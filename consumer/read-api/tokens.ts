@@ -50,6 +50,13 @@ export async function revokeApiToken(db: Queryable, id: string): Promise<void> {
  * index, so its time does not depend on how much of a guess matches. */
 export async function tenantOfToken(db: Queryable, token: string): Promise<string | undefined> {
   if (!/^inlet_[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-  const [row] = await db.query<{ tenant_id: string }>("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1 RETURNING tenant_id", [hash(token)], { prepare: true });
+  // last_used_at is written at most once a minute per token, not on every request.
+  const [row] = await db.query<{ tenant_id: string }>(
+    `WITH t AS (SELECT id, tenant_id, last_used_at FROM api_tokens WHERE token_hash = $1),
+          used AS (UPDATE api_tokens a SET last_used_at = now() FROM t WHERE a.id = t.id AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'))
+     SELECT tenant_id FROM t`,
+    [hash(token)],
+    { prepare: true },
+  );
   return row?.tenant_id;
 }
