@@ -1,8 +1,9 @@
 // The consumer process: claim loop + resolvers + processing + subscription upkeep + the IMAP
-// listener + a periodic reclaim, all from one parsed configuration (consumer/config.ts). The
-// replica heartbeat tells the listener, the sweep and the upkeep which replicas share the
-// mailboxes.
-import type { ConsumerConfig } from "./config.ts";
+// listener + a periodic reclaim + webhook delivery, all from one parsed configuration
+// (consumer/config.ts). The replica heartbeat tells the listener, the sweep and the upkeep which
+// replicas share the mailboxes.
+import { DEFAULT_HTTP_PORT, type ConsumerConfig } from "./config.ts";
+import type { RenderOptions } from "./delivery/payload.ts";
 import { connectQueue } from "./runtime/queue-connection.ts";
 import { Consumer } from "./runtime/consumer.ts";
 import { createJobHandler } from "./runtime/job-handler.ts";
@@ -30,6 +31,8 @@ import { HealthStore } from "./store/health.ts";
 import { MailboxHealthRecorder } from "./runtime/mailbox-health.ts";
 import { listMailboxHealth } from "./operations/mailboxes.ts";
 import type { DeliveryOperations } from "./operations/deliveries.ts";
+import { Deliverer } from "./delivery/deliverer.ts";
+import { deliveryOperations } from "./delivery/console-operations.ts";
 
 export interface ConsumerApp {
   consumer: Consumer;
@@ -44,6 +47,8 @@ export interface ConsumerApp {
   http: HttpServer | undefined;
   metrics: InletMetrics;
   health: MailboxHealthRecorder;
+  /** Webhook delivery, unless INLET_WEBHOOKS=0. */
+  deliverer: Deliverer | undefined;
   stop(): Promise<void>;
 }
 
@@ -58,14 +63,17 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
   const mailboxes = new Mailboxes(db, config.secretsEnv, config.secrets);
   await warnAboutPlainSecrets(db, config, log);
   const healthStore = new HealthStore(db);
+  // The console's deliveries page and the webhook metrics read the outbox (tests may pass their own).
+  const deliveries = parts.deliveries ?? deliveryOperations(db);
   const metrics = new InletMetrics({
-    sources: { queueStats: () => connection.queue.stats(), mailboxes: () => listMailboxHealth(mailboxes, healthStore), ...(parts.deliveries ? { deliveries: parts.deliveries } : {}) },
+    sources: { queueStats: () => connection.queue.stats(), mailboxes: () => listMailboxHealth(mailboxes, healthStore), deliveries },
     cacheMs: config.operations.metricsCacheMs,
   });
   const health = new MailboxHealthRecorder({ store: healthStore, listMailboxes: () => mailboxes.list(), log, flushMs: config.operations.healthFlushMs });
   const apis = createProviderApis(config.providers, undefined, metrics);
   const resolvers = createResolvers(apis, { maxMessageBytes: config.limits.maxMessageBytes, log, confirmGmailCursor: (address, historyId) => connection.queue.confirmGmailCursor(address, historyId) });
-  const processor = createProcessor({ db, limits: config.limits, mail: config.mail });
+  let deliverer: Deliverer | undefined;
+  const processor = createProcessor({ db, limits: config.limits, mail: config.mail, onDeliveriesQueued: () => deliverer?.nudge() });
   const providerContext: ProviderContext = { mailboxes, queue: connection.queue, apis, ingressUrl: config.ingressUrl, log };
   const consumer = new Consumer({
     queue: connection.queue,
@@ -120,6 +128,7 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
     heartbeat.onChange = () => void listener?.refresh();
     await listener.start();
   }
+  const render: RenderOptions = { publicUrl: config.delivery.publicUrl ?? `http://127.0.0.1:${config.http?.port ?? DEFAULT_HTTP_PORT}`, inlineMaxBytes: config.delivery.inlineMaxBytes };
   const http = config.http
     ? await startHttpServer(
         createHttpApp({
@@ -130,11 +139,18 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
           log,
           metrics,
           console: { adminToken: config.adminToken, sessionMs: config.operations.consoleSessionMs, queue: connection.queue, providers: providerContext, health: healthStore, db, rates: metrics.rates },
-          ...(parts.deliveries ? { deliveries: parts.deliveries } : {}),
+          deliveries,
+          delivery: { admin: { db, secrets: config.secrets, delivery: config.delivery }, adminToken: config.adminToken, render },
         }),
         config.http,
       )
     : undefined;
+  // Document URLs name this server unless INLET_PUBLIC_URL says where it is reached from outside.
+  if (!config.delivery.publicUrl && http) render.publicUrl = http.url;
+  if (config.delivery.enabled) {
+    deliverer = new Deliverer({ db, secrets: config.secrets, config: config.delivery, render, log });
+    deliverer.start();
+  }
   log.info({ event: "inbound_email_consumer_started", replicaId: heartbeat.id, transport: connection.transport, redis: connection.target, database: db.kind, imapListener: !!listener, http: http?.url }, "consumer started");
 
   return {
@@ -149,8 +165,10 @@ export async function startConsumerApp(config: ConsumerConfig, log: Logger, part
     http,
     metrics,
     health,
+    deliverer,
     async stop() {
       await http?.close();
+      await deliverer?.stop();
       await Promise.all([upkeep.stop(), reclaimer.stop(), reconciler.stop()]);
       await listener?.stop();
       await heartbeat.stop();

@@ -88,6 +88,8 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   http: HttpConfig | undefined;
   /** INLET_ADMIN_TOKEN: signs operators in to the console and the admin endpoints (undefined: none). */
   adminToken: string | undefined;
+  /** Webhook delivery and the read API (consumer/delivery/). */
+  delivery: DeliveryConfig;
   /** Mailbox health, metrics and the console (see consumer/runtime/mailbox-health.ts, consumer/metrics/). */
   operations: OperationsConfig;
 }
@@ -99,6 +101,52 @@ export interface OperationsConfig {
   metricsCacheMs: number;
   /** How long a console session lasts. */
   consoleSessionMs: number;
+}
+
+export interface DeliveryConfig {
+  /** INLET_WEBHOOKS: this replica delivers webhooks (the events are written either way). */
+  enabled: boolean;
+  /** How often due deliveries are looked for when nothing woke the deliverer. */
+  pollMs: number;
+  /** Requests in flight at once per endpoint (per replica). */
+  concurrencyPerEndpoint: number;
+  /** A claimed delivery's lease: longer than the timeout, so an attempt is over before another replica may retry it. */
+  leaseMs: number;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  retry: { baseMs: number; maxMs: number; windowMs: number };
+  allowInsecureLoopback: boolean;
+  allowPrivateAddresses: boolean;
+  /** Documents up to this size are inlined (base64) in the payload; 0 never. */
+  inlineMaxBytes: number;
+  /** Base of the document URLs in payloads; undefined: the HTTP server's own address. */
+  publicUrl: string | undefined;
+  /** How long the old secret keeps signing after rotate-secret. */
+  rotationGraceMs: number;
+}
+
+export function deliveryConfig(env: Env): DeliveryConfig {
+  const timeoutMs = positiveInteger(env, "INLET_WEBHOOK_TIMEOUT_MS", 10_000);
+  const leaseMs = positiveInteger(env, "INLET_WEBHOOK_LEASE_MS", 3 * timeoutMs);
+  if (leaseMs <= timeoutMs) throw new RangeError(`INLET_WEBHOOK_LEASE_MS (${leaseMs}) must be longer than INLET_WEBHOOK_TIMEOUT_MS (${timeoutMs})`);
+  return {
+    enabled: flag(env, "INLET_WEBHOOKS", true),
+    pollMs: positiveInteger(env, "INLET_WEBHOOK_POLL_MS", 1_000),
+    concurrencyPerEndpoint: positiveInteger(env, "INLET_WEBHOOK_CONCURRENCY", 16),
+    leaseMs,
+    timeoutMs,
+    maxResponseBytes: positiveInteger(env, "INLET_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024),
+    retry: {
+      baseMs: positiveInteger(env, "INLET_WEBHOOK_BACKOFF_BASE_MS", 5_000),
+      maxMs: positiveInteger(env, "INLET_WEBHOOK_BACKOFF_MAX_MS", 3_600_000),
+      windowMs: positiveInteger(env, "INLET_WEBHOOK_RETRY_WINDOW_MS", 24 * 3_600_000),
+    },
+    allowInsecureLoopback: flag(env, "INLET_ALLOW_INSECURE_WEBHOOKS", false),
+    allowPrivateAddresses: flag(env, "INLET_WEBHOOK_ALLOW_PRIVATE", false),
+    inlineMaxBytes: wholeNumber(env, "INLET_WEBHOOK_INLINE_MAX_BYTES", 0),
+    publicUrl: url(env, "INLET_PUBLIC_URL")?.replace(/\/+$/, ""),
+    rotationGraceMs: positiveInteger(env, "INLET_WEBHOOK_ROTATION_GRACE_MS", 24 * 3_600_000),
+  };
 }
 
 export const DEFAULT_HTTP_PORT = 8080;
@@ -165,6 +213,7 @@ export function consumerConfig(env: Env): ConsumerConfig {
     secretsEnv: env,
     http: httpConfig(env),
     adminToken: text(env, "INLET_ADMIN_TOKEN"),
+    delivery: deliveryConfig(env),
     operations: {
       healthFlushMs: positiveInteger(env, "INLET_HEALTH_FLUSH_MS", 5_000),
       metricsCacheMs: wholeNumber(env, "INLET_METRICS_CACHE_MS", 5_000),

@@ -96,8 +96,10 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
         // Stored credentials sealed with the stack's development key, unless one is set.
         INLET_SECRETS_KEY: process.env.INLET_SECRETS_KEY || secrets.secretsKey,
         INLET_RECLAIM_INTERVAL_MS: process.env.INLET_RECLAIM_INTERVAL_MS ?? "15000",
-        // The console signs in with the stack's admin token too.
+        // `inlet webhooks` / `inlet api-tokens` in another terminal go through its admin endpoints;
+        // local receivers (http://127.0.0.1:…) may take webhooks.
         INLET_ADMIN_TOKEN: process.env.INLET_ADMIN_TOKEN || secrets.adminToken,
+        INLET_ALLOW_INSECURE_WEBHOOKS: process.env.INLET_ALLOW_INSECURE_WEBHOOKS ?? "1",
         ...sandbox.consumerEnv,
       }),
       o.consumerLog,

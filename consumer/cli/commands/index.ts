@@ -6,6 +6,8 @@ import { registerParse } from "./parse.ts";
 import { registerProviders } from "./providers.ts";
 import { registerQueue } from "./queue.ts";
 import { registerSecrets } from "./secrets.ts";
+import { registerWebhooks } from "./webhooks.ts";
+import { registerApiTokens } from "./api-tokens.ts";
 
 export function registerCommands(program: Command): void {
   registerConsumer(program);
@@ -15,4 +17,6 @@ export function registerCommands(program: Command): void {
   registerParse(program);
   registerProviders(program);
   registerSecrets(program);
+  registerWebhooks(program);
+  registerApiTokens(program);
 }
