@@ -6,6 +6,9 @@
 // Small (~5 KB), typical (~75 KB: text + HTML + inline image + attachment) and attachment-heavy
 // (~5 MB) mail, on PostgreSQL and on embedded PGlite (on disk, as the consumer runs it). Every
 // fourth message replies to the one before it (threads into a comment).
+// The inlet side also does what the consumer does around each message (consumer/app.ts): the
+// metrics' fetch and processing timers and job counters, and the mailbox health recorder, which
+// stores what it saw every 5 s in one statement.
 // Peak memory is the RSS high-water mark sampled every 5 ms during each measured run.
 // Writes bench/results/process.json and bench/results/process.md.
 //   node bench/process.ts [--scale 1] [--rounds 3] [--only postgres-c8]     (TEST_DATABASE_URL: admin URL, default postgres://postgres@127.0.0.1:5432/test)
@@ -17,6 +20,12 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { parseMessage } from "../consumer/mime/parse.ts";
 import { createProcessor } from "../consumer/processing/processor.ts";
+import { InletMetrics } from "../consumer/metrics/metrics.ts";
+import { MailboxHealthRecorder } from "../consumer/runtime/mailbox-health.ts";
+import { timedProcessor } from "../consumer/runtime/timed-processor.ts";
+import type { JobObserver } from "../consumer/runtime/settle.ts";
+import { HealthStore } from "../consumer/store/health.ts";
+import { createLogger } from "../consumer/runtime/log.ts";
 import type { Db } from "../consumer/store/db.ts";
 import { Mailboxes } from "../consumer/store/mailboxes.ts";
 import { migrate } from "../consumer/store/migrations.ts";
@@ -145,13 +154,26 @@ function bare(db: Db): Store {
   };
 }
 
+/** What the consumer adds around each message besides processing: the fetch and processing
+ * timers and job counters of the metrics, and the mailbox health recorder (flushed to the
+ * database every 5 s, as the consumer does). */
+interface Observed {
+  metrics: InletMetrics;
+  health: MailboxHealthRecorder;
+}
+
 /** One processor for a whole scenario, as one long-running consumer (its caches warm up once). */
-function inlet(db: Db, providerId: string): (run: string) => Store {
+function inlet(db: Db, providerId: string, observed: Observed): (run: string) => Store {
   const processor = createProcessor({ db });
   return (run) => async (raw, i) => {
-    const outcome = await processor.process({ provider: "imap", tenantId: TENANT, providerId, providerMessageId: `${run}:${i}`, raw });
+    const started = Date.now();
+    const timed = timedProcessor(processor, "imap", observed.metrics);
+    const outcome = await timed.process({ provider: "imap", tenantId: TENANT, providerId, providerMessageId: `${run}:${i}`, raw });
     const expected = i % 4 === 3 ? "comment" : "ticket";
     if (outcome.outcome !== "processed" || outcome.effect !== expected) throw new Error(`message ${i}: expected ${expected}, got ${JSON.stringify(outcome)}`);
+    const claim = { jobId: `${run}:${i}`, token: "t", delivery: 1, leaseUntil: 0, job: { jobId: `${run}:${i}`, schemaVersion: 1 as const, provider: "imap" as const, tenantId: TENANT, providerId, enqueuedAt: started, attempt: 0, pointer: { mailbox: "INBOX", uidValidity: "1", uid: i + 1 } } };
+    const observers: JobObserver[] = [observed.metrics, observed.health];
+    for (const observer of observers) observer.settled(claim, { outcome: "processed", messages: 1 }, Date.now() - started);
   };
 }
 
@@ -251,6 +273,9 @@ async function main(): Promise<void> {
       await db.query("INSERT INTO tenants (id, name) VALUES ($1, $1)", [BARE_TENANT]);
       const providerId = await new Mailboxes(db).add({ tenantId: TENANT, kind: "imap", address: "support@helpdesk.example", credentials: { type: "imap", host: "h", port: 1, secure: false, user: "u", password: "p" } });
       const bareStore = bare(db);
+      const mailboxes = new Mailboxes(db);
+      const observed: Observed = { metrics: new InletMetrics({ processMetrics: false }), health: new MailboxHealthRecorder({ store: new HealthStore(db), listMailboxes: () => mailboxes.list(), log: createLogger({ level: "warn" }) }) };
+      observed.health.start();
       for (const shape of SHAPES) {
         const count = COUNTS[shape];
         const tag = `${backend}-c${concurrency}-${shape}`;
@@ -259,7 +284,7 @@ async function main(): Promise<void> {
         // Warm both paths (JIT, pool connections, caches) on messages of their own.
         const warm = Math.max(4, Math.round(count / 10));
         await measure(warm, concurrency, make(`${tag}-wb`), bareStore);
-        const inletStore = inlet(db, providerId);
+        const inletStore = inlet(db, providerId, observed);
         await measure(warm, concurrency, make(`${tag}-wi`), inletStore(`${tag}-wi`));
         // Rounds alternate bare and inlet, so a slow spell of a shared machine hits both; the
         // ratio is the median of the rounds' ratios, the rates the median of each side's rounds.
@@ -280,6 +305,7 @@ async function main(): Promise<void> {
         scenarios.push(s);
         process.stdout.write(`${tag.padEnd(22)} bare ${String(s.bare.messagesPerSecond).padStart(7)}/s (${s.bare.peakRssMb} MB)   inlet ${String(s.inlet.messagesPerSecond).padStart(7)}/s (${s.inlet.peakRssMb} MB)   ratio ${s.ratio} (rounds ${ratios.join(", ")})\n`);
       }
+      await observed.health.stop();
       await check(db);
     } finally {
       await drop();

@@ -13,7 +13,11 @@ export const DEFAULT_CONCURRENCY = 8;
 /** At most this many jobs claimed ahead of a free slot (see the claim loop). */
 export const DEFAULT_PREFETCH = 64;
 /** A crashed replica's IMAP mailboxes are taken over after at most this (plus a third of it). */
-export const DEFAULT_IMAP_LEASE_TTL_MS = 60_000;
+export const DEFAULT_IMAP_LEASE_TTL_MS = 10_000;
+/** A replica whose heartbeat is older than this counts as gone: the others share its mailboxes. */
+export const DEFAULT_REPLICA_TTL_MS = 6_000;
+/** How often each consumer runs the reclaim too (its first run a second after start). */
+export const DEFAULT_RECLAIM_INTERVAL_MS = 5_000;
 export const DEFAULT_LIMITS: ProcessingLimits = { maxMessageBytes: 25 * 1024 * 1024, maxAttachmentBytes: 10 * 1024 * 1024 };
 
 export interface ProcessingLimits {
@@ -51,6 +55,8 @@ export interface DatabaseConfig {
   dataDir: string;
   /** INLET_SECRETS_KEY: the key ring stored credentials are sealed with (undefined: not set). */
   secrets: KeyRing | undefined;
+  /** INLET_ALLOW_PLAINTEXT_SECRETS=1: the CLI may store secret values without a key ring. */
+  allowPlainSecrets: boolean;
 }
 
 export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
@@ -60,6 +66,8 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   shutdownGraceMs: number;
   reclaimIntervalMs: number;
   renewIntervalMs: number;
+  /** The replica heartbeat's lifetime (renewed every third of it). */
+  replicaTtlMs: number;
   /** How often each mailbox is swept for mail no notification announced (jittered). */
   reconcileIntervalMs: number;
   limits: ProcessingLimits;
@@ -71,14 +79,74 @@ export interface ConsumerConfig extends QueueConnectionConfig, DatabaseConfig {
   ingressUrl: string | undefined;
   /** Set when this replica runs the IMAP listener (it needs the ingress URL and the shared secret).
    * `leaseTtlMs`: how long a replica that stopped renewing (a crash) keeps its IMAP mailboxes
-   * before another replica, or its own restart, takes them over; renewed every third of it. */
-  imapListener: { ingressUrl: string; webhookSecret: string; leaseTtlMs: number } | undefined;
+   * before another replica, or its own restart, takes them over; renewed every third of it.
+   * `maxMailboxes`: the most this replica watches (undefined: its share, however large). */
+  imapListener: { ingressUrl: string; webhookSecret: string; leaseTtlMs: number; maxMailboxes: number | undefined } | undefined;
   /** Credentials stored as `env:NAME` are read from here when a mailbox row is used. */
   secretsEnv: Env;
   /** The consumer's HTTP server (health, metrics, read API, console); undefined when INLET_HTTP_PORT=0. */
   http: HttpConfig | undefined;
   /** INLET_ADMIN_TOKEN: signs operators in to the console and the admin endpoints (undefined: none). */
   adminToken: string | undefined;
+  /** Webhook delivery and the read API (consumer/delivery/). */
+  delivery: DeliveryConfig;
+  /** Mailbox health, metrics and the console (see consumer/runtime/mailbox-health.ts, consumer/metrics/). */
+  operations: OperationsConfig;
+}
+
+export interface OperationsConfig {
+  /** How often mailbox health seen by this replica is stored and statuses checked. */
+  healthFlushMs: number;
+  /** How long the scrape-time metrics (queue, mailboxes, deliveries) are reused. */
+  metricsCacheMs: number;
+  /** How long a console session lasts. */
+  consoleSessionMs: number;
+}
+
+export interface DeliveryConfig {
+  /** INLET_WEBHOOKS: this replica delivers webhooks (the events are written either way). */
+  enabled: boolean;
+  /** How often due deliveries are looked for when nothing woke the deliverer. */
+  pollMs: number;
+  /** Requests in flight at once per endpoint (per replica). */
+  concurrencyPerEndpoint: number;
+  /** A claimed delivery's lease: longer than the timeout, so an attempt is over before another replica may retry it. */
+  leaseMs: number;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  retry: { baseMs: number; maxMs: number; windowMs: number };
+  allowInsecureLoopback: boolean;
+  allowPrivateAddresses: boolean;
+  /** Documents up to this size are inlined (base64) in the payload; 0 never. */
+  inlineMaxBytes: number;
+  /** Base of the document URLs in payloads; undefined: the HTTP server's own address. */
+  publicUrl: string | undefined;
+  /** How long the old secret keeps signing after rotate-secret. */
+  rotationGraceMs: number;
+}
+
+export function deliveryConfig(env: Env): DeliveryConfig {
+  const timeoutMs = positiveInteger(env, "INLET_WEBHOOK_TIMEOUT_MS", 10_000);
+  const leaseMs = positiveInteger(env, "INLET_WEBHOOK_LEASE_MS", 3 * timeoutMs);
+  if (leaseMs <= timeoutMs) throw new RangeError(`INLET_WEBHOOK_LEASE_MS (${leaseMs}) must be longer than INLET_WEBHOOK_TIMEOUT_MS (${timeoutMs})`);
+  return {
+    enabled: flag(env, "INLET_WEBHOOKS", true),
+    pollMs: positiveInteger(env, "INLET_WEBHOOK_POLL_MS", 1_000),
+    concurrencyPerEndpoint: positiveInteger(env, "INLET_WEBHOOK_CONCURRENCY", 16),
+    leaseMs,
+    timeoutMs,
+    maxResponseBytes: positiveInteger(env, "INLET_WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024),
+    retry: {
+      baseMs: positiveInteger(env, "INLET_WEBHOOK_BACKOFF_BASE_MS", 5_000),
+      maxMs: positiveInteger(env, "INLET_WEBHOOK_BACKOFF_MAX_MS", 3_600_000),
+      windowMs: positiveInteger(env, "INLET_WEBHOOK_RETRY_WINDOW_MS", 24 * 3_600_000),
+    },
+    allowInsecureLoopback: flag(env, "INLET_ALLOW_INSECURE_WEBHOOKS", false),
+    allowPrivateAddresses: flag(env, "INLET_WEBHOOK_ALLOW_PRIVATE", false),
+    inlineMaxBytes: wholeNumber(env, "INLET_WEBHOOK_INLINE_MAX_BYTES", 0),
+    publicUrl: url(env, "INLET_PUBLIC_URL")?.replace(/\/+$/, ""),
+    rotationGraceMs: positiveInteger(env, "INLET_WEBHOOK_ROTATION_GRACE_MS", 24 * 3_600_000),
+  };
 }
 
 export const DEFAULT_HTTP_PORT = 8080;
@@ -117,7 +185,7 @@ export function secretsKeyRing(env: Env): KeyRing | undefined {
 }
 
 export function databaseConfig(env: Env): DatabaseConfig {
-  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet"), secrets: secretsKeyRing(env) };
+  return { databaseUrl: text(env, "DATABASE_URL"), dataDir: text(env, "INLET_DATA_DIR", ".inlet"), secrets: secretsKeyRing(env), allowPlainSecrets: flag(env, "INLET_ALLOW_PLAINTEXT_SECRETS", false) };
 }
 
 export function consumerConfig(env: Env): ConsumerConfig {
@@ -130,8 +198,9 @@ export function consumerConfig(env: Env): ConsumerConfig {
     prefetch: wholeNumber(env, "INLET_PREFETCH", DEFAULT_PREFETCH),
     jobTimeoutMs: positiveInteger(env, "INLET_JOB_TIMEOUT_MS", 5 * 60_000),
     shutdownGraceMs: positiveInteger(env, "INLET_SHUTDOWN_GRACE_MS", 25_000),
-    reclaimIntervalMs: positiveInteger(env, "INLET_RECLAIM_INTERVAL_MS", 30_000),
+    reclaimIntervalMs: positiveInteger(env, "INLET_RECLAIM_INTERVAL_MS", DEFAULT_RECLAIM_INTERVAL_MS),
     renewIntervalMs: positiveInteger(env, "INLET_RENEW_INTERVAL_MS", 3600_000),
+    replicaTtlMs: positiveInteger(env, "INLET_REPLICA_TTL_MS", DEFAULT_REPLICA_TTL_MS),
     reconcileIntervalMs: positiveInteger(env, "INLET_RECONCILE_INTERVAL_MS", 300_000),
     limits: {
       maxMessageBytes: positiveInteger(env, "INLET_MAX_MESSAGE_BYTES", DEFAULT_LIMITS.maxMessageBytes),
@@ -140,11 +209,22 @@ export function consumerConfig(env: Env): ConsumerConfig {
     mail: mailOptionsFromEnv(env),
     providers: providerEndpoints(env),
     ingressUrl,
-    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret, leaseTtlMs: positiveInteger(env, "INLET_IMAP_LEASE_TTL_MS", DEFAULT_IMAP_LEASE_TTL_MS) } : undefined,
+    imapListener: flag(env, "INLET_IMAP_LISTENER", true) && ingressUrl && webhookSecret ? { ingressUrl, webhookSecret, leaseTtlMs: positiveInteger(env, "INLET_IMAP_LEASE_TTL_MS", DEFAULT_IMAP_LEASE_TTL_MS), maxMailboxes: imapMaxMailboxes(env) } : undefined,
     secretsEnv: env,
     http: httpConfig(env),
     adminToken: text(env, "INLET_ADMIN_TOKEN"),
+    delivery: deliveryConfig(env),
+    operations: {
+      healthFlushMs: positiveInteger(env, "INLET_HEALTH_FLUSH_MS", 5_000),
+      metricsCacheMs: wholeNumber(env, "INLET_METRICS_CACHE_MS", 5_000),
+      consoleSessionMs: positiveInteger(env, "INLET_CONSOLE_SESSION_MS", 8 * 3600_000),
+    },
   };
+}
+
+/** INLET_IMAP_MAX_MAILBOXES: unset means no cap. */
+function imapMaxMailboxes(env: Env): number | undefined {
+  return text(env, "INLET_IMAP_MAX_MAILBOXES") === undefined ? undefined : positiveInteger(env, "INLET_IMAP_MAX_MAILBOXES", 1);
 }
 
 export function httpConfig(env: Env): HttpConfig | undefined {

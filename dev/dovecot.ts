@@ -1,7 +1,7 @@
 // A private Dovecot IMAP server (tests, and the local stack when Dovecot is installed): its own config, passwd-file users and Maildirs in a
 // temp directory, listening on a free loopback port. Real IMAP: UIDPLUS, IDLE, UIDVALIDITY.
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -21,6 +21,9 @@ export interface Dovecot {
   dir: string;
   /** Deliver a message into a user's folder (as the LDA does, not over IMAP). */
   deliver(user: string, raw: string | Uint8Array, folder?: string): Promise<void>;
+  /** Deliver into the user's INBOX as an MTA writing the Maildir does (tmp/, then a rename into
+   * new/): no process per message, for benchmarks that deliver thousands. */
+  dropIntoMaildir(user: string, raw: string | Uint8Array): void;
   setUidValidity(user: string, value: number, folder?: string): Promise<void>;
   /** End the user's open IMAP sessions (as a server does when their token expires). */
   kick(user: string): Promise<void>;
@@ -45,6 +48,9 @@ export interface DovecotOptions {
   /** OAuth2 logins too: SASL XOAUTH2 (the mechanism Outlook's and Gmail's IMAP share), each token
    * checked by RFC 7662 introspection (POST token=…) at this URL. Passwords keep working. */
   oauth2?: { introspectionUrl: string };
+  /** Open IMAP sessions to allow (default: Dovecot's, 100 processes). Each session is an imap
+   * process; logins are served by long-lived login processes then. */
+  maxConnections?: number;
 }
 
 export async function startDovecot(users: DovecotUser[], options: DovecotOptions = {}): Promise<Dovecot> {
@@ -101,12 +107,12 @@ service imap-login {
   inet_listener imaps {
     port = 0
   }
-  chroot =
+  chroot =${options.maxConnections ? `\n  service_count = 0\n  process_min_avail = 2\n  client_limit = ${options.maxConnections + 100}` : ""}
 }
 service anvil {
   chroot =
 }
-`,
+${options.maxConnections ? scaled(options.maxConnections) : ""}`,
   );
   for (const u of users) mkdirSync(join(dir, "mail", u.user), { recursive: true });
   execFileSync("chown", ["-R", "65534:65534", join(dir, "mail")]);
@@ -170,6 +176,14 @@ service anvil {
         child.stdin!.end(typeof raw === "string" ? raw : Buffer.from(raw));
       });
     },
+    dropIntoMaildir(user, raw) {
+      const maildir = join(dir, "mail", user, "Maildir");
+      for (const sub of ["tmp", "new", "cur"]) mkdirSync(join(maildir, sub), { recursive: true });
+      const name = `${Date.now()}.M${process.hrtime.bigint()}P${process.pid}.inlet`;
+      writeFileSync(join(maildir, "tmp", name), typeof raw === "string" ? raw : Buffer.from(raw));
+      chownSync(join(maildir, "tmp", name), 65534, 65534);
+      renameSync(join(maildir, "tmp", name), join(maildir, "new", name));
+    },
     async setUidValidity(user, value, folder = "INBOX") {
       await run("doveadm", ["-c", conf, "mailbox", "update", "-u", user, "--uid-validity", String(value), folder]);
     },
@@ -187,4 +201,19 @@ service anvil {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Settings for many sessions at once: an imap process per session up to `connections`, and
+ * login processes that each serve many logins (Dovecot's high-performance mode). Each session
+ * watches its Maildir with an inotify instance while it IDLEs, and a user may have only 128 of
+ * them (fs.inotify.max_user_instances; every session here runs as nobody): the rest fall back
+ * to looking every mailbox_idle_check_interval, which is 30 s unless set shorter. */
+function scaled(connections: number): string {
+  return `mailbox_idle_check_interval = 1 secs
+default_process_limit = ${connections + 100}
+default_client_limit = ${connections * 2 + 200}
+service imap {
+  process_limit = ${connections + 100}
+}
+`;
 }

@@ -31,7 +31,7 @@ export interface DevStackOptions {
 }
 
 export interface DevStack {
-  urls: { redis: string; rest: string; worker: string; control: string; sandbox: Sandbox["urls"] };
+  urls: { redis: string; rest: string; worker: string; control: string; sandbox: Sandbox["urls"]; consumer: string | undefined };
   secrets: DevSecrets;
   stop(): Promise<void>;
   /** Resolves when a child process exits on its own (the stack is then broken). */
@@ -96,6 +96,10 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
         // Stored credentials sealed with the stack's development key, unless one is set.
         INLET_SECRETS_KEY: process.env.INLET_SECRETS_KEY || secrets.secretsKey,
         INLET_RECLAIM_INTERVAL_MS: process.env.INLET_RECLAIM_INTERVAL_MS ?? "15000",
+        // `inlet webhooks` / `inlet api-tokens` in another terminal go through its admin endpoints;
+        // local receivers (http://127.0.0.1:…) may take webhooks.
+        INLET_ADMIN_TOKEN: process.env.INLET_ADMIN_TOKEN || secrets.adminToken,
+        INLET_ALLOW_INSECURE_WEBHOOKS: process.env.INLET_ALLOW_INSECURE_WEBHOOKS ?? "1",
         ...sandbox.consumerEnv,
       }),
       o.consumerLog,
@@ -118,7 +122,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
     closers.push(() => new Promise<void>((resolve) => (control.closeAllConnections(), control.close(() => resolve()))));
 
     return {
-      urls: { redis: o.redisUrl, rest: bridge.url, worker, control: `http://127.0.0.1:${o.controlPort}`, sandbox: sandbox.urls },
+      urls: { redis: o.redisUrl, rest: bridge.url, worker, control: `http://127.0.0.1:${o.controlPort}`, sandbox: sandbox.urls, consumer: app.http?.url },
       secrets,
       stop: stopAll,
       failed: Promise.race(children.map((c) => c.exited.then((code) => `${c.name} exited (code ${code})`))),

@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { authorisationLost, InletError, retryable } from "../domain/errors.ts";
-import { errorText, failure, readJson, request, type HttpOptions } from "../provider-api/http.ts";
+import { errorText, failure, readJson, request, type ApiObserver, type HttpOptions } from "../provider-api/http.ts";
 import { tokenRefusal, type TokenIssuer } from "./token-errors.ts";
 
 const tokenSchema = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive(), token_type: z.string().optional() });
@@ -35,12 +35,15 @@ export class TokenCache {
   readonly #tokens = new Map<string, AccessToken>();
   readonly #pending = new Map<string, Promise<AccessToken>>();
   readonly #marginMs: number;
+  readonly #observe: ApiObserver | undefined;
   /** Token endpoint requests made (for tests and metrics). */
   requests = 0;
 
-  /** @param marginMs renew this long before expiry (default one minute). */
-  constructor(marginMs = 60_000) {
+  /** @param marginMs renew this long before expiry (default one minute).
+   * @param observe told of every token request's answer (metrics). */
+  constructor(marginMs = 60_000, observe?: ApiObserver) {
     this.#marginMs = marginMs;
+    this.#observe = observe;
   }
 
   async get(key: string, tokenRequest: TokenRequest, options: HttpOptions): Promise<AccessToken> {
@@ -71,7 +74,7 @@ export class TokenCache {
       throw authorisationLost(`${issuer}_credentials_unusable`, `${issuer}: the stored key cannot sign a token request (${error instanceof Error ? error.message.slice(0, 120) : "unknown error"})`, { cause: error });
     }
     const body = new URLSearchParams(form).toString();
-    const call = await request(tokenRequest.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body }, { timeoutMs }, `${issuer}_token`);
+    const call = await request(tokenRequest.url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body }, { timeoutMs, ...(this.#observe ? { observe: this.#observe } : {}) }, `${issuer}_token`);
     if (call.status === 400 || call.status === 401 || call.status === 403) throw tokenRefusal(issuer, call.status, await errorText(call, 8000));
     if (call.status < 200 || call.status > 299) throw await failure(call);
     const answer = await readJson(call, tokenSchema);

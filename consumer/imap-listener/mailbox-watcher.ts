@@ -16,7 +16,7 @@ import type { ImapCredentials, MailboxDirectory, MailboxRecord } from "../domain
 import type { Logger } from "../runtime/log.ts";
 import type { ImapNotification } from "./ingress-client.ts";
 import { imapAuthRefused, imapLogin } from "../resolvers/imap-connection.ts";
-import { NOTIFICATION_GRACE_MS } from "../reconcile/sweep.ts";
+import { NOTIFICATION_GRACE_MS, type SweepReport } from "../reconcile/sweep.ts";
 
 export interface WatcherOptions {
   mailbox: MailboxRecord;
@@ -31,7 +31,12 @@ export interface WatcherOptions {
   maxReconnectDelayMs?: number;
   /** Access tokens, for a mailbox that logs in by OAuth2. */
   tokens?: ImapTokenSource;
+  /** Told of every sweep's report (metrics). */
+  onSweep?: (report: SweepReport) => void;
 }
+
+/** How long stop() waits for the server to answer LOGOUT before closing the connection. */
+const STOP_PATIENCE_MS = 2_000;
 
 /** How a session ended: the connection closed (reconnect after a delay), the token was due for
  * renewal (log in again at once), or the grant was refused (stop watching). */
@@ -39,7 +44,7 @@ type SessionEnd = "closed" | "renew" | "refused";
 
 export class MailboxWatcher {
   readonly providerId: string;
-  readonly #o: Required<Omit<WatcherOptions, "tokens">> & Pick<WatcherOptions, "tokens">;
+  readonly #o: Required<Omit<WatcherOptions, "tokens" | "onSweep">> & Pick<WatcherOptions, "tokens" | "onSweep">;
   readonly #credentials: ImapCredentials;
   #client: ImapFlow | undefined;
   #stopped = false;
@@ -75,8 +80,17 @@ export class MailboxWatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#wakeUp?.();
-    await this.#client?.logout().catch(() => undefined);
+    const client = this.#client;
+    if (client) {
+      // A polite LOGOUT, but not waited for long: a busy server must not hold up a hand-over.
+      const patience = new Promise<void>((resolve) => setTimeout(resolve, STOP_PATIENCE_MS).unref());
+      await Promise.race([client.logout().catch(() => undefined), patience]);
+      client.close();
+    }
     await this.#loop;
+    // A catch-up under way finishes (or fails) first, so its cursor is stored before the lease is
+    // given back and the next watcher starts from it.
+    await this.#catchUp;
   }
 
   async #run(): Promise<void> {
@@ -182,6 +196,7 @@ export class MailboxWatcher {
     const found = sent.filter((m) => Date.parse(at) - m.internalDate >= NOTIFICATION_GRACE_MS).length;
     await this.#o.directory.updateCursors(this.providerId, { lastSweep: { at, listed: sent.length, enqueued: sent.length, found } });
     const report = { providerId: this.providerId, kind: "imap", listed: sent.length, enqueued: sent.length, found };
+    this.#o.onSweep?.(report);
     if (found > 0) this.#o.log.warn({ event: "inbound_email_reconcile_found", ...report }, "the sweep found mail IDLE did not announce");
     else this.#o.log.info({ event: "inbound_email_reconcile_sweep", ...report }, "reconciliation sweep");
   }

@@ -11,6 +11,7 @@ import type { ParsedAttachment } from "../mime/parse.ts";
 import type { ProviderKind } from "../domain/mailbox.ts";
 import type { Queryable, SqlValue } from "../store/db.ts";
 import type { ThreadKeys } from "./threading.ts";
+import type { MessageSummary } from "../delivery/message-summary.ts";
 
 export interface ApplyInput {
   tenantId: string;
@@ -40,6 +41,8 @@ export interface ApplyInput {
   /** The contact of `author`'s address, when already known (see known-senders.ts): the function
    * then names it instead of looking it up, inserting it or learning its name. */
   requesterId?: number;
+  /** What the event announces of the message (headers, classification), kept in the event row. */
+  summary: MessageSummary;
 }
 
 export type AppliedStatus = "ticket" | "comment" | "note" | "skipped";
@@ -53,16 +56,18 @@ export interface Applied {
   ticketId: number | null;
   commentId: number | null;
   requesterId: number | null;
+  /** Webhook deliveries the message queued (its event, once per endpoint that takes it). */
+  deliveries: number;
 }
 
-export const APPLY_MESSAGE_SQL = `SELECT claimed, outcome, outcome_reason, ticket, comment, requester FROM apply_message(
+export const APPLY_MESSAGE_SQL = `SELECT claimed, outcome, outcome_reason, ticket, comment, requester, deliveries FROM apply_message(
   p_tenant_id => $1, p_identity => $2, p_provider => $3, p_provider_id => $4, p_provider_message_id => $5,
   p_classification => $6, p_bulk => $7, p_bulk_opens_tickets => $8, p_thread_ids => $9, p_ticket_number => $10,
   p_message_id => $11, p_subject => $12, p_author_email => $13, p_author_name => $14, p_requester_id => $15,
   p_text => $16, p_full_text => $17, p_html => $18, p_note => $19,
   p_document_filenames => $20, p_document_content_types => $21, p_document_sizes => $22, p_document_sha256 => $23,
   p_document_content_ids => $24, p_document_inline => $25, p_document_contents => $26,
-  p_skip_reason => $27, p_suspicious => $28, p_suspicious_reason => $29)`;
+  p_skip_reason => $27, p_suspicious => $28, p_suspicious_reason => $29, p_event_message => $30)`;
 
 interface Row {
   claimed: boolean;
@@ -71,15 +76,16 @@ interface Row {
   ticket: number | null;
   comment: number | null;
   requester: number | null;
+  deliveries: number;
 }
 
 export async function applyMessage(db: Queryable, input: ApplyInput): Promise<Applied> {
   const [row] = await db.query<Row>(APPLY_MESSAGE_SQL, parameters(input), { prepare: true });
   if (!row) throw new Error("apply_message returned no row");
-  return { claimed: row.claimed, status: row.outcome, reason: row.outcome_reason, ticketId: row.ticket, commentId: row.comment, requesterId: row.requester };
+  return { claimed: row.claimed, status: row.outcome, reason: row.outcome_reason, ticketId: row.ticket, commentId: row.comment, requesterId: row.requester, deliveries: row.deliveries };
 }
 
-/** $1…$29 of APPLY_MESSAGE_SQL, in order. Text goes without NUL characters, which PostgreSQL
+/** $1…$30 of APPLY_MESSAGE_SQL, in order. Text goes without NUL characters, which PostgreSQL
  * cannot store in text (documents keep their bytes as they are). */
 function parameters(input: ApplyInput): SqlValue[] {
   const { body, documents } = input;
@@ -116,6 +122,8 @@ function parameters(input: ApplyInput): SqlValue[] {
     input.skipReason ?? null,
     input.suspicious,
     storableOrNull(input.suspiciousReason),
+    // jsonb refuses NUL (\u0000) as text does
+    JSON.stringify(input.summary, (_key, value: unknown) => (typeof value === "string" ? storable(value) : value)),
   ];
 }
 

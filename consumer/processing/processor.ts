@@ -17,6 +17,7 @@ import { droppedAttachmentsNote, splitAttachments } from "./attachments.ts";
 import { messageIdentity } from "./identity.ts";
 import { mailboxSettingsReader, type MailboxSettings } from "./mailbox-settings.ts";
 import { DEFAULT_TICKET_TOKEN, threadKeys } from "./threading.ts";
+import { summariseMessage, UNPARSED_MESSAGE } from "../delivery/message-summary.ts";
 
 export { messageIdentity } from "./identity.ts";
 export { DEFAULT_TICKET_TOKEN } from "./threading.ts";
@@ -32,6 +33,8 @@ export interface ProcessorOptions {
   /** The fallback charset for undeclared 8-bit header bytes, and the IMAP servers whose
    * Authentication-Results stamp is believed. */
   mail?: MailOptions;
+  /** Called after a message queued webhook deliveries (committed): wakes the deliverer. */
+  onDeliveriesQueued?: () => void;
 }
 
 const NOTHING = { subject: "", author: undefined, body: { text: "", fullText: "", html: null, messageId: null }, documents: [], note: undefined } as const;
@@ -68,6 +71,7 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
 
   async function apply(input: ApplyInput): Promise<ProcessOutcome> {
     const applied = await applyKnowingSender(input);
+    if (applied.deliveries > 0) options.onDeliveriesQueued?.();
     // A redelivery reports the same skip, or the effect it had as a duplicate.
     if (applied.status === "skipped") return { outcome: "skipped", reason: applied.reason ?? "skipped" };
     return {
@@ -100,7 +104,7 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
     if (message.oversizedBytes !== undefined || message.raw.byteLength > limits.maxMessageBytes) {
       // Not parsed, so keyed on the provider's id: the same skip for every redelivery.
       const thread = { messageIds: [], ticketNumber: undefined };
-      return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, classification: "message_too_large", skipReason: undefined, suspicious: false, suspiciousReason: undefined, bulk: false, bulkOpensTickets: settings.bulkMailOpensTickets });
+      return apply({ ...base, ...NOTHING, identity: messageIdentity(undefined, message), thread, summary: UNPARSED_MESSAGE, classification: "message_too_large", skipReason: undefined, suspicious: false, suspiciousReason: undefined, bulk: false, bulkOpensTickets: settings.bulkMailOpensTickets });
     }
 
     const { parsed, verdict, sender, replyText } = await understand(message.raw, settings);
@@ -110,6 +114,7 @@ export function createProcessor(options: ProcessorOptions): MessageProcessor {
       identity: messageIdentity(parsed.messageId, message),
       thread: threadKeys(parsed, token),
       classification: verdict.classification,
+      summary: summariseMessage(parsed, verdict.classification, sender),
       skipReason: verdict.skipReason,
       bulk: verdict.bulk,
       bulkOpensTickets: settings.bulkMailOpensTickets,

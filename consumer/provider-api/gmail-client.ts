@@ -11,13 +11,14 @@ import { authorisationLost, retryable } from "../domain/errors.ts";
 import type { GoogleCredentials } from "../domain/mailbox.ts";
 import { googleAccessToken, googleTokenKey } from "../auth/google.ts";
 import type { TokenCache } from "../auth/token-cache.ts";
-import { errorText, failure, request, retryAfterMs, type HttpResponse } from "./http.ts";
+import { errorText, failure, request, retryAfterMs, type ApiObserver, type HttpResponse } from "./http.ts";
 
 export interface GmailClientOptions {
   gmailBaseUrl: string;
   tokenUrl: string;
   tokens: TokenCache;
   timeoutMs: number;
+  observe?: ApiObserver;
 }
 
 export interface GmailRequest {
@@ -52,7 +53,7 @@ export class GmailClient {
     const once = async () => {
       const headers: Record<string, string> = { authorization: `Bearer ${await this.token(credentials, req.user, req.signal)}`, accept: "application/json" };
       if (req.body !== undefined) headers["content-type"] = "application/json";
-      return request(url, { method: req.method ?? "GET", headers, ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }) }, { timeoutMs: this.#o.timeoutMs, ...(req.signal ? { signal: req.signal } : {}) }, req.what);
+      return request(url, { method: req.method ?? "GET", headers, ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }) }, { timeoutMs: this.#o.timeoutMs, ...(req.signal ? { signal: req.signal } : {}), ...(this.#o.observe ? { observe: this.#o.observe } : {}) }, req.what);
     };
     let call = await once();
     if (call.status === 401 || call.status === 403) {

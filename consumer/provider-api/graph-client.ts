@@ -13,13 +13,14 @@ import { authorisationLost, permanent } from "../domain/errors.ts";
 import type { MicrosoftCredentials } from "../domain/mailbox.ts";
 import { microsoftAppToken, microsoftTokenKey } from "../auth/microsoft.ts";
 import type { TokenCache } from "../auth/token-cache.ts";
-import { discard, failure, request, type HttpResponse } from "./http.ts";
+import { discard, failure, request, type ApiObserver, type HttpResponse } from "./http.ts";
 
 export interface GraphClientOptions {
   graphBaseUrl: string;
   loginBaseUrl: string;
   tokens: TokenCache;
   timeoutMs: number;
+  observe?: ApiObserver;
 }
 
 export interface GraphRequest {
@@ -69,7 +70,7 @@ export class GraphClient {
       const token = await this.token(credentials, req.signal);
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, prefer: 'IdType="ImmutableId"', ...req.headers };
       if (req.body !== undefined) headers["content-type"] = "application/json";
-      return request(url, { method: req.method ?? "GET", headers, ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }) }, { timeoutMs: this.#o.timeoutMs, ...(req.signal ? { signal: req.signal } : {}) }, req.what);
+      return request(url, { method: req.method ?? "GET", headers, ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }) }, { timeoutMs: this.#o.timeoutMs, ...(req.signal ? { signal: req.signal } : {}), ...(this.#o.observe ? { observe: this.#o.observe } : {}) }, req.what);
     };
     let call = await once();
     if (call.status === 401 || call.status === 403) {

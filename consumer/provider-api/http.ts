@@ -9,6 +9,21 @@ import { InletError, retryable } from "../domain/errors.ts";
 export interface HttpOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Told of every request's answer (metrics). */
+  observe?: ApiObserver;
+}
+
+/** One provider request as the metrics count it: `what` names the call (`microsoft_fetch`,
+ * `gmail_history`, `google_token`); `error` is set for a status of 400 or more
+ * (`<what>_http_<status>`) and for a request that got no answer (`<what>_timeout`, …). */
+export interface ApiCall {
+  what: string;
+  status?: number;
+  error?: string;
+}
+
+export interface ApiObserver {
+  apiCall(call: ApiCall): void;
 }
 
 /** A response with the signal that bounds reading its body. */
@@ -47,9 +62,12 @@ export async function request(url: string, init: RequestInit, options: HttpOptio
   const call = { what, timeoutMs: options.timeoutMs, timeout, jobSignal: options.signal };
   try {
     const response = await fetch(url, { ...init, signal });
+    options.observe?.apiCall({ what, status: response.status, ...(response.status >= 400 ? { error: `${what}_http_${response.status}` } : {}) });
     return { response, status: response.status, ...call };
   } catch (error) {
-    throw classify(error, call);
+    const failed = classify(error, call);
+    options.observe?.apiCall({ what, error: failed.code });
+    throw failed;
   }
 }
 

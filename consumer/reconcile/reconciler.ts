@@ -1,6 +1,8 @@
 // The reconciliation sweep's schedule: every mailbox is swept about every
 // INLET_RECONCILE_INTERVAL_MS (jittered ±10% per mailbox and round, so sweeps spread out), by one
-// replica at a time: the one that takes the mailbox's sweep lease. After the lease, the replica
+// replica: the live replicas divide the mailboxes by rendezvous hashing (`owns`, from the
+// heartbeat), so each sweeps about its share, and the mailbox's sweep lease still keeps two from
+// sweeping one mailbox while the set of replicas changes. After the lease, the replica
 // reads the mailbox again, so one that another replica has just swept is left be. Microsoft and
 // Gmail mailboxes are swept here; IMAP mailboxes by their watcher (consumer/imap-listener), which
 // holds the same kind of lease for its mailbox anyway.
@@ -27,6 +29,10 @@ export interface ReconcilerOptions {
   log: Logger;
   /** Sweeps run at once by this replica (default 4). */
   concurrency?: number;
+  /** Told of every sweep's report (metrics). */
+  onSweep?: (report: SweepReport) => void;
+  /** Whether this replica sweeps the mailbox (its share); default: every mailbox. */
+  owns?: (providerId: string) => boolean;
 }
 
 /** A number in [0, 1) that every replica computes alike for the same inputs. */
@@ -34,12 +40,12 @@ const spread = (...parts: string[]) => createHash("sha256").update(parts.join("\
 
 export class Reconciler {
   readonly owner = `reconciler-${randomUUID()}`;
-  readonly #o: Required<ReconcilerOptions>;
+  readonly #o: Required<Omit<ReconcilerOptions, "onSweep">> & Pick<ReconcilerOptions, "onSweep">;
   readonly #startedAt = Date.now();
   #task: PeriodicTask | undefined;
 
   constructor(options: ReconcilerOptions) {
-    this.#o = { concurrency: 4, ...options };
+    this.#o = { concurrency: 4, owns: () => true, ...options };
   }
 
   start(): void {
@@ -65,7 +71,7 @@ export class Reconciler {
     const started = Date.now();
     // A mailbox waiting for re-authorisation is not swept; connected again, its next sweep picks
     // up from its stored cursor what arrived meanwhile.
-    const due = (await this.#o.ctx.mailboxes.list()).filter((m) => m.kind !== "imap" && !m.authorisation && this.dueAt(m) <= now);
+    const due = (await this.#o.ctx.mailboxes.list()).filter((m) => m.kind !== "imap" && !m.authorisation && this.#o.owns(m.providerId) && this.dueAt(m) <= now);
     const reports: SweepReport[] = [];
     const next = () => due.shift();
     await Promise.all(
@@ -88,7 +94,9 @@ export class Reconciler {
       const mailbox = await ctx.mailboxes.get(candidate.providerId);
       const sweptAt = Date.parse(mailbox?.cursors.lastSweep?.at ?? "");
       if (!mailbox || mailbox.authorisation || sweptAt >= tickStarted || this.dueAt(mailbox) > now) return undefined;
-      return await sweepAndRecord(ctx, mailbox, log);
+      const report = await sweepAndRecord(ctx, mailbox, log);
+      this.#o.onSweep?.(report);
+      return report;
     } finally {
       await lease.release().catch(() => undefined);
     }

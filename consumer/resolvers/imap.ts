@@ -26,7 +26,9 @@ export interface ImapResolverOptions {
   timeoutMs: number;
   /** Larger messages are not downloaded whole (processing records them as too large). */
   maxMessageBytes: number;
-  /** Close a pooled connection after this long without use (default 5 minutes). */
+  /** Close a pooled connection after this long without use (default 30 s: long enough for a
+   * burst to one mailbox, short enough that a replica watching thousands of mailboxes does not
+   * keep a second connection open beside each watcher). */
   idleMs?: number;
   /** Access tokens for mailboxes that log in by OAuth2. */
   tokens?: ImapTokenSource;
@@ -51,7 +53,7 @@ function step<T>(promise: Promise<T>, ms: number, what: string, signal: AbortSig
 const connectionKey = (providerId: string, c: ImapCredentials) => `${providerId}:${createHash("sha256").update(JSON.stringify(c)).digest("base64url")}`;
 
 export function createImapResolver(options: ImapResolverOptions): Resolver<"imap"> {
-  const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 5 * 60_000, ...(options.tokens ? { tokens: options.tokens } : {}) });
+  const pool = new ImapPool({ timeoutMs: options.timeoutMs, idleMs: options.idleMs ?? 30_000, ...(options.tokens ? { tokens: options.tokens } : {}) });
 
   /** Connect (or reuse), select the folder read-only, check UIDVALIDITY, fetch the source. */
   const fetchSource = async (connection: PooledConnection, context: ResolveContext<"imap">): Promise<{ bytes: Uint8Array } | { tooLarge: number }> => {

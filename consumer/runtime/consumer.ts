@@ -20,7 +20,7 @@ import { logEvent, type Logger } from "./log.ts";
 import { PrefetchBuffer } from "./prefetch-buffer.ts";
 import { PrefetchSize } from "./prefetch-size.ts";
 import type { JobOutcome } from "../domain/job.ts";
-import { settle, settlementFor, type HandlerEnding, type SettleContext } from "./settle.ts";
+import { settle, settlementFor, type HandlerEnding, type JobObserver, type SettleContext } from "./settle.ts";
 
 export type JobHandler = (claim: Claim, signal: AbortSignal) => Promise<JobOutcome>;
 
@@ -44,6 +44,8 @@ export interface ConsumerOptions {
   /** Defaults to a third of the lease TTL. */
   heartbeatMs?: number;
   shutdownGraceMs?: number;
+  /** Told of every settled job (metrics, mailbox health). */
+  observers?: readonly JobObserver[];
 }
 
 export interface ConsumerCounters {
@@ -91,7 +93,7 @@ interface LoopState {
 
 export class Consumer {
   readonly counters: ConsumerCounters = { claimed: 0, acked: 0, skipped: 0, retried: 0, deadLettered: 0, stale: 0, released: 0 };
-  readonly #o: Required<Omit<ConsumerOptions, "wake">> & { wake: WakeListener | undefined };
+  readonly #o: Required<Omit<ConsumerOptions, "wake" | "observers">> & { wake: WakeListener | undefined };
   readonly #running = new Map<string, Running>();
   readonly #stopping = new AbortController();
   readonly #acks: Batcher<Lease, boolean>;
@@ -131,6 +133,7 @@ export class Consumer {
       log,
       ids: (claim) => this.#ids(claim),
       stale: (claim, operation) => this.#stale(claim, operation),
+      ...(options.observers?.length ? { observers: options.observers } : {}),
     };
   }
 

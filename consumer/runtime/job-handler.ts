@@ -15,6 +15,7 @@ import { mailboxOfKind, type MailboxDirectory, type MailboxRecord } from "../dom
 import type { MessageProcessor } from "../domain/message.ts";
 import type { Resolver, Resolvers } from "../resolvers/resolver.ts";
 import type { Logger } from "./log.ts";
+import { timedProcessor, type StageTimer } from "./timed-processor.ts";
 
 export interface LifecycleHandler {
   handle(job: LifecycleJob, signal: AbortSignal): Promise<JobOutcome>;
@@ -26,6 +27,8 @@ export interface JobHandlerDeps {
   processor: MessageProcessor;
   lifecycle?: LifecycleHandler;
   log?: Logger;
+  /** Told how long each message's fetch and processing took (metrics). */
+  timing?: StageTimer;
 }
 
 /** The skip reason of every job of a mailbox that needs re-authorisation. */
@@ -38,7 +41,8 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
       throw permanent("provider_mismatch", `job names tenant ${job.tenantId} / ${provider}, the provider row says ${mailbox.tenantId} / ${mailbox.kind}`);
     }
     if (!resolver) throw permanent("resolver_unavailable", `no resolver configured for ${provider}`);
-    return resolver.handle({ job, mailbox: own, directory: deps.directory, processor: deps.processor, signal });
+    const processor = deps.timing ? timedProcessor(deps.processor, provider, deps.timing) : deps.processor;
+    return resolver.handle({ job, mailbox: own, directory: deps.directory, processor, signal });
   }
 
   /** Runs `work` unless the mailbox already needs re-authorisation; a lost grant marks it. */

@@ -26,3 +26,28 @@ export class MailboxLease {
     await this.#client.run(scripts.mailboxRelease, [this.#key], [this.#owner]);
   }
 }
+
+/** How a lease stands after `holdLeases`: ours (kept or taken), another owner's, or free and left
+ * (the limit was reached). */
+export type LeaseState = "held" | "other" | "free";
+
+/** Keys per script call: a refresh of a thousand mailboxes costs a couple of calls. */
+const SHARE_CHUNK = 500;
+
+/** Renew the leases in `keys` that `owner` holds and take free ones, in order, while it holds
+ * fewer than `limit` (see mailbox-share-1.lua). Put the held keys first. */
+export async function holdLeases(client: ScriptClient, keys: readonly string[], owner: string, ttlMs: number, limit: number): Promise<LeaseState[]> {
+  const states: LeaseState[] = [];
+  let held = 0;
+  for (let i = 0; i < keys.length; i += SHARE_CHUNK) {
+    const chunk = keys.slice(i, i + SHARE_CHUNK);
+    const reply = await client.run(scripts.mailboxShare, chunk, [owner, ttlMs, Math.max(0, limit - held)]);
+    if (!Array.isArray(reply) || reply.length !== chunk.length) throw new Error("mailbox-share: unexpected reply");
+    for (const r of reply) {
+      const state: LeaseState = Number(r) === 1 ? "held" : Number(r) === 0 ? "other" : "free";
+      if (state === "held") held++;
+      states.push(state);
+    }
+  }
+  return states;
+}

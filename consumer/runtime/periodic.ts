@@ -11,7 +11,8 @@ export interface PeriodicTask {
   stop(): Promise<void>;
 }
 
-export function periodic(name: string, intervalMs: number, log: Logger, task: () => Promise<void>, options: { jitter?: number } = {}): PeriodicTask {
+/** `firstRunMs`: when the first run comes (default: one interval after the start). */
+export function periodic(name: string, intervalMs: number, log: Logger, task: () => Promise<void>, options: { jitter?: number; firstRunMs?: number } = {}): PeriodicTask {
   let running: Promise<void> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -28,13 +29,13 @@ export function periodic(name: string, intervalMs: number, log: Logger, task: ()
     })();
     return running;
   };
-  const schedule = () => {
+  const schedule = (first?: number) => {
     if (stopped) return;
     const spread = options.jitter ? intervalMs * options.jitter * (Math.random() * 2 - 1) : 0;
-    timer = setTimeout(() => void runNow().then(schedule), Math.max(1, intervalMs + spread));
+    timer = setTimeout(() => void runNow().then(() => schedule()), Math.max(1, first ?? intervalMs + spread));
     timer.unref();
   };
-  schedule();
+  schedule(options.firstRunMs);
   return {
     runNow,
     async stop() {

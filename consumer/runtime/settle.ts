@@ -39,6 +39,18 @@ export function asInletError(failure: unknown): InletError {
   return new InletError("unexpected_error", failure instanceof Error ? failure.message : String(failure), { disposition: "retry", cause: failure });
 }
 
+/** How a job settled, as observers see it (metrics, mailbox health). */
+export type JobResult =
+  | { outcome: "processed"; messages: number }
+  | { outcome: "skipped"; reason: string }
+  | { outcome: "retry" | "dead_letter"; error: InletError };
+
+/** Told of every job once it has settled in the queue (not of stale ones). Called synchronously on
+ * the settle path: an observer only records in memory, and a throw is ignored. */
+export interface JobObserver {
+  settled(claim: Claim, result: JobResult, durationMs: number): void;
+}
+
 export interface SettleCounters {
   acked: number;
   skipped: number;
@@ -56,6 +68,19 @@ export interface SettleContext {
   ids(claim: Claim): Record<string, unknown>;
   /** The lease was lost before `operation` could take effect. */
   stale(claim: Claim, operation: "ack" | "fail"): void;
+  observers?: readonly JobObserver[];
+}
+
+function tell(context: SettleContext, claim: Claim, result: JobResult, startedAt: number): void {
+  if (!context.observers) return;
+  const durationMs = Date.now() - startedAt;
+  for (const observer of context.observers) {
+    try {
+      observer.settled(claim, result, durationMs);
+    } catch {
+      // An observer's trouble never changes how a job settles.
+    }
+  }
 }
 
 /** Carry `settlement` out for a job that started at `startedAt` (ms). */
@@ -67,9 +92,11 @@ export async function settle(claim: Claim, settlement: Settlement, startedAt: nu
     if (settlement.outcome === "skipped") {
       counters.skipped++;
       logEvent(log, "inbound_email_queue_skip", { ...fields(), outcome: "skipped", reason: settlement.reason });
+      tell(context, claim, { outcome: "skipped", reason: settlement.reason }, startedAt);
     } else {
       counters.acked++;
       logEvent(log, "inbound_email_queue_ack", { ...fields(), outcome: "processed", messages: settlement.messages });
+      tell(context, claim, { outcome: "processed", messages: settlement.messages }, startedAt);
     }
     return;
   }
@@ -80,8 +107,10 @@ export async function settle(claim: Claim, settlement: Settlement, startedAt: nu
   if (result.status === "retry") {
     counters.retried++;
     logEvent(log, "inbound_email_queue_retry", { ...fields(), outcome: "retry", reason: error.code, retryAt: new Date(result.dueAt).toISOString() }, "warn");
+    tell(context, claim, { outcome: "retry", error }, startedAt);
   } else {
     counters.deadLettered++;
     logEvent(log, "inbound_email_queue_dlq", { ...fields(), outcome: "dead_letter", reason: error.code, attempts: result.attempts }, "error");
+    tell(context, claim, { outcome: "dead_letter", error }, startedAt);
   }
 }

@@ -538,6 +538,296 @@ export const migrations: Migration[] = [
       if (secrets) await resealAll(tx, secrets);
     },
   },
+  {
+    version: 9,
+    name: "delivery: webhook endpoints, the event outbox written by apply_message(), webhook deliveries, API tokens",
+    // The outbox: apply_message() (migration 6's body, with step 6 added) writes each message's
+    // event in the transaction of its effect, and one delivery row per endpoint that takes it.
+    // Deliveries are claimed by consumer/delivery/deliverer.ts (FOR UPDATE SKIP LOCKED and a
+    // lease); events are also read as a pull feed (GET /v1/events), in (txid, seq) order: only
+    // events of transactions older than every one still running are served, so a cursor never
+    // passes an event that commits later.
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id text PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants(id),
+        url text NOT NULL,
+        -- NULL: the ticket events (ticket.created, ticket.replied, ticket.noted)
+        event_types text[],
+        -- whsec_<base64>, sealed under INLET_SECRETS_KEY when one is set (secret_key_id names the key)
+        secret text NOT NULL,
+        secret_key_id text,
+        -- after rotate-secret, the old secret keeps signing until previous_secret_until
+        previous_secret text,
+        previous_secret_key_id text,
+        previous_secret_until timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id);
+      CREATE TABLE delivery_events (
+        seq bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        tenant_id text NOT NULL,
+        type text NOT NULL CHECK (type IN ('ticket.created', 'ticket.replied', 'ticket.noted', 'message.skipped')),
+        mailbox_provider_id text,
+        ticket_id bigint REFERENCES tickets(id) ON DELETE CASCADE,
+        ticket_number bigint,
+        ticket_status text,
+        comment_id bigint,
+        reason text,
+        message jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX delivery_events_feed ON delivery_events (tenant_id, txid, seq);
+      CREATE TABLE webhook_deliveries (
+        id bigserial PRIMARY KEY,
+        event_seq bigint NOT NULL REFERENCES delivery_events(seq) ON DELETE CASCADE,
+        endpoint_id text NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        -- the ordering key: an endpoint gets a ticket's events one at a time, in seq order
+        ticket_id bigint,
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        -- where the retry window (24 h by default) starts: the event, or the operator's redeliver
+        retry_from timestamptz NOT NULL DEFAULT now(),
+        lease_until timestamptz,
+        lease_token text,
+        last_status integer,
+        last_error text,
+        last_attempt_at timestamptz,
+        delivered_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (endpoint_id, event_seq)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_attempt_at, id) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_open ON webhook_deliveries (endpoint_id, ticket_id, id) WHERE status <> 'delivered';
+      CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE status = 'failed';
+      CREATE TABLE api_tokens (
+        id text PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants(id),
+        -- sha256 of the token, hex; the token itself is shown once
+        token_hash text NOT NULL UNIQUE,
+        name text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_used_at timestamptz
+      );
+      DROP FUNCTION apply_message(text, text, text, text, text, text, text, boolean, text, boolean, boolean, text[], bigint, text, text, text, text, bigint, text, text, text, text, text[], text[], integer[], text[], text[], boolean[], bytea);
+      CREATE FUNCTION apply_message(
+        p_tenant_id text,
+        p_identity text,
+        p_provider text,
+        p_provider_id text,
+        p_provider_message_id text,
+        -- normal | auto_reply | bounce | loop | feedback_report | message_too_large (not parsed)
+        p_classification text,
+        -- why a skipped class is skipped, when more precise than the class (delivery_delayed,
+        -- delivery_report); NULL: the class names it
+        p_skip_reason text,
+        -- the receiving provider's sender check failed (DMARC, or SPF with no DKIM pass): the
+        -- message is marked, and never threads onto a ticket by its subject token alone
+        p_suspicious boolean,
+        p_suspicious_reason text,
+        -- list or bulk mail, and whether the mailbox lets such mail open tickets
+        p_bulk boolean,
+        p_bulk_opens_tickets boolean,
+        -- In-Reply-To, References newest first, the message's own id: in order of preference
+        p_thread_ids text[],
+        -- the ticket number of a subject token such as [#123], or NULL
+        p_ticket_number bigint,
+        p_message_id text,
+        p_subject text,
+        p_author_email text,
+        p_author_name text,
+        -- the sender's contact when the caller already knows it, else NULL
+        p_requester_id bigint,
+        p_text text,
+        -- the text before quoted history was stripped; NULL when it is p_text
+        p_full_text text,
+        p_html text,
+        p_note text,
+        p_document_filenames text[],
+        p_document_content_types text[],
+        p_document_sizes integer[],
+        p_document_sha256 text[],
+        p_document_content_ids text[],
+        p_document_inline boolean[],
+        p_document_contents bytea,
+        -- what the event announces of the message (delivery/message-summary.ts): its headers,
+        -- classification and sender check; the bodies and documents are read from their rows
+        p_event_message jsonb,
+        OUT claimed boolean,
+        OUT outcome text,
+        OUT outcome_reason text,
+        OUT ticket bigint,
+        OUT comment bigint,
+        OUT requester bigint,
+        -- webhook deliveries this message queued (0 for a redelivery)
+        OUT deliveries integer)
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        found_ticket bigint;
+        found_status text;
+        known_name text;
+        event_type text;
+        event_seq bigint;
+      BEGIN
+        deliveries := 0;
+        IF p_classification NOT IN ('normal', 'auto_reply', 'bounce', 'loop', 'feedback_report', 'message_too_large') THEN
+          RAISE EXCEPTION 'apply_message: unknown classification %', p_classification USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+
+        -- 1. Lock the identity and the thread's ids (727102: Inlet's advisory lock class for Message-IDs).
+        PERFORM pg_advisory_xact_lock(727102, k)
+          FROM (SELECT DISTINCT hashtext(p_tenant_id || ' ' || id) AS k FROM unnest(p_thread_ids || p_identity) AS id ORDER BY k) keys;
+
+        -- 2. Claimed before: report it.
+        SELECT false, e.status, e.reason, e.ticket_id, e.comment_id INTO claimed, outcome, outcome_reason, ticket, comment
+          FROM email_processed_messages e WHERE e.tenant_id = p_tenant_id AND e.identity = p_identity;
+        IF FOUND THEN
+          RETURN;
+        END IF;
+
+        -- 3. The thread: one primary-key lookup per id (the LIMIT keeps the lookup a subquery of
+        --    its own). Written as "message_id = ANY (ids)" or as a plain join, the generic plan, made
+        --    once per connection and often while the table is small, reads every Message-ID of the
+        --    tenant instead, which costs more with every message stored.
+        IF p_classification IN ('normal', 'auto_reply') THEN
+          SELECT t.id, t.status INTO found_ticket, found_status
+            FROM (SELECT m.ticket_id, k.rank
+                    FROM unnest(p_thread_ids) WITH ORDINALITY AS k(id, rank)
+                    CROSS JOIN LATERAL (SELECT ticket_id FROM ticket_message_ids WHERE tenant_id = p_tenant_id AND message_id = k.id LIMIT 1) m
+                  UNION ALL
+                  SELECT n.id, 2147483647 FROM tickets n WHERE n.tenant_id = p_tenant_id AND n.number = p_ticket_number AND NOT p_suspicious) c
+            JOIN tickets t ON t.id = c.ticket_id
+           ORDER BY c.rank LIMIT 1;
+        END IF;
+
+        -- 4. The decision.
+        IF p_classification IN ('loop', 'bounce', 'feedback_report', 'message_too_large') THEN
+          outcome := 'skipped';
+          outcome_reason := COALESCE(p_skip_reason, p_classification);
+        ELSIF p_classification = 'auto_reply' THEN
+          IF found_ticket IS NOT NULL AND found_status <> 'closed' THEN
+            outcome := 'note';
+          ELSE
+            outcome := 'skipped';
+            outcome_reason := 'auto_reply';
+          END IF;
+        ELSIF found_ticket IS NOT NULL THEN
+          outcome := 'comment';
+        ELSIF p_bulk AND NOT p_bulk_opens_tickets THEN
+          outcome := 'skipped';
+          outcome_reason := 'bulk_mail';
+        ELSE
+          outcome := 'ticket';
+        END IF;
+
+        -- 5. The effects.
+        IF outcome <> 'skipped' THEN
+          -- The sender: a known contact is read, not locked; only a new one is inserted (the upsert
+          -- covers a concurrent first insert of the same address); a name is learnt only where none
+          -- was known, since agents may have corrected it.
+          requester := p_requester_id;
+          IF requester IS NULL AND p_author_email IS NOT NULL THEN
+            SELECT c.id, c.name INTO requester, known_name FROM contacts c WHERE c.tenant_id = p_tenant_id AND c.email = p_author_email;
+            IF NOT FOUND THEN
+              INSERT INTO contacts (tenant_id, email, name) VALUES (p_tenant_id, p_author_email, p_author_name)
+                ON CONFLICT (tenant_id, email) DO UPDATE SET name = COALESCE(contacts.name, EXCLUDED.name)
+                RETURNING id INTO requester;
+            ELSIF known_name IS NULL AND p_author_name IS NOT NULL THEN
+              UPDATE contacts SET name = p_author_name WHERE id = requester AND name IS NULL;
+            END IF;
+          END IF;
+
+          IF outcome = 'ticket' THEN
+            INSERT INTO tickets (tenant_id, number, subject, requester_id, mailbox_provider_id, message_id, description_text, description_full_text, description_html, suspicious, suspicious_reason)
+              VALUES (p_tenant_id, nextval(ticket_number_sequence(p_tenant_id)::regclass), p_subject, requester, p_provider_id, p_message_id, p_text, COALESCE(p_full_text, p_text), p_html, p_suspicious, p_suspicious_reason)
+              RETURNING id INTO ticket;
+          ELSE
+            ticket := found_ticket;
+            INSERT INTO ticket_comments (ticket_id, author_id, body_text, full_text, body_html, is_internal_note, message_id, suspicious, suspicious_reason)
+              VALUES (ticket, requester, p_text, COALESCE(p_full_text, p_text), p_html, outcome = 'note', p_message_id, p_suspicious, p_suspicious_reason)
+              RETURNING id INTO comment;
+          END IF;
+        END IF;
+
+        -- A customer's reply reopens a pending or closed ticket and carries its ids, documents and
+        -- note; an out-of-office note carries nothing and leaves the ticket be.
+        IF outcome IN ('ticket', 'comment') THEN
+          IF outcome = 'comment' THEN
+            UPDATE tickets SET status = 'open', updated_at = now() WHERE id = ticket;
+          END IF;
+          INSERT INTO ticket_message_ids (tenant_id, message_id, ticket_id, direction)
+            SELECT p_tenant_id, id, ticket, CASE WHEN id = p_message_id THEN 'received' ELSE 'referenced' END FROM unnest(p_thread_ids) AS id
+            ON CONFLICT (tenant_id, message_id) DO NOTHING;
+          IF cardinality(p_document_filenames) > 0 THEN
+            INSERT INTO documents (tenant_id, ticket_id, comment_id, filename, content_type, size, sha256, content, content_id, inline)
+              SELECT p_tenant_id, ticket, comment, d.filename, d.content_type, d.size, d.sha256,
+                     substring(p_document_contents FROM (sum(d.size) OVER (ORDER BY d.n) - d.size + 1)::integer FOR d.size), d.content_id, d.inline
+                FROM unnest(p_document_filenames, p_document_content_types, p_document_sizes, p_document_sha256, p_document_content_ids, p_document_inline)
+                     WITH ORDINALITY AS d(filename, content_type, size, sha256, content_id, inline, n);
+          END IF;
+          IF p_note IS NOT NULL THEN
+            INSERT INTO ticket_comments (ticket_id, body_text, full_text, is_internal_note) VALUES (ticket, p_note, p_note, true);
+          END IF;
+        END IF;
+
+        -- 6. The event and its deliveries (migration 9): one per message that had an effect, and for a
+        --    skip only when an endpoint of the tenant asks for message.skipped. Its id is derived from
+        --    the identity, so it is the same whatever delivery of the mail applied it. Events of one
+        --    ticket take their seq in commit order: the ticket row is held (inserted, updated by the
+        --    reply, or locked here for a note) from here to commit.
+        IF outcome <> 'skipped' THEN
+          event_type := CASE outcome WHEN 'ticket' THEN 'ticket.created' WHEN 'comment' THEN 'ticket.replied' ELSE 'ticket.noted' END;
+        ELSIF EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.tenant_id = p_tenant_id AND 'message.skipped' = ANY (w.event_types)) THEN
+          event_type := 'message.skipped';
+        END IF;
+        IF event_type IS NOT NULL THEN
+          IF outcome = 'note' THEN
+            PERFORM 1 FROM tickets WHERE id = ticket FOR UPDATE;
+          END IF;
+          INSERT INTO delivery_events (id, tenant_id, type, mailbox_provider_id, ticket_id, ticket_number, ticket_status, comment_id, reason, message)
+            SELECT 'evt_' || substr(encode(sha256(convert_to(p_tenant_id || ' ' || p_identity || ' ' || event_type, 'UTF8')), 'hex'), 1, 32),
+                   p_tenant_id, event_type, p_provider_id, ticket, t.number, t.status, comment, outcome_reason, p_event_message
+              FROM (SELECT 1) one LEFT JOIN tickets t ON t.id = ticket
+            RETURNING seq INTO event_seq;
+          INSERT INTO webhook_deliveries (event_seq, endpoint_id, ticket_id)
+            SELECT event_seq, w.id, ticket FROM webhook_endpoints w
+             WHERE w.tenant_id = p_tenant_id AND event_type = ANY (COALESCE(w.event_types, ARRAY['ticket.created', 'ticket.replied', 'ticket.noted']));
+          GET DIAGNOSTICS deliveries = ROW_COUNT;
+        END IF;
+
+        -- 7. The claim.
+        INSERT INTO email_processed_messages (tenant_id, identity, provider, provider_id, provider_message_id, status, reason, ticket_id, comment_id)
+          VALUES (p_tenant_id, p_identity, p_provider, p_provider_id, p_provider_message_id, outcome, outcome_reason, ticket, comment);
+        claimed := true;
+      END
+      $$;
+    `,
+  },
+  {
+    version: 10,
+    name: "mailbox health: last notification, last message, last error, consecutive failures, status",
+    // Kept apart from mailbox_providers, whose row every job reads: these columns are written by
+    // every replica's health flush (one statement every few seconds, never in the processing
+    // transaction), so the hot row and its cursors are not rewritten for them.
+    sql: `
+      CREATE TABLE mailbox_health (
+        provider_id text PRIMARY KEY REFERENCES mailbox_providers(id) ON DELETE CASCADE,
+        last_notification_at timestamptz,
+        last_processed_at timestamptz,
+        last_success_at timestamptz,
+        last_error_code text,
+        last_error_message text,
+        last_error_at timestamptz,
+        consecutive_failures integer NOT NULL DEFAULT 0,
+        status text NOT NULL DEFAULT 'healthy' CHECK (status IN ('healthy', 'degraded', 'failing', 'needs_reauthorisation', 'expired')),
+        status_reason text,
+        status_changed_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** A migration's statements: split where a line ends in a semicolon, except inside a

@@ -80,7 +80,9 @@ export function queueSettings(env: Env = {}): QueueSettings {
   return {
     keys: queueKeys(text(env, "UNIFIED_INBOUND_EMAIL_QUEUE_PREFIX", DEFAULT_PREFIX), env),
     maxAttempts: positiveInteger(env, "UNIFIED_INBOUND_EMAIL_QUEUE_MAX_ATTEMPTS", 5),
-    claimTtlMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_CLAIM_TTL_MS", 60_000),
+    // Short, so a killed consumer's jobs are back in ready within ~15 s (the TTL, then the next
+    // reclaim); running and prefetched jobs keep theirs by renewing every third of it.
+    claimTtlMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_CLAIM_TTL_MS", 10_000),
     blockSeconds: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_BLOCK_SECONDS", 1),
     idleMaxSeconds: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_IDLE_MAX_SECONDS", 30),
     backoffBaseMs: positiveNumber(env, "UNIFIED_INBOUND_EMAIL_QUEUE_BACKOFF_BASE_MS", 5_000),

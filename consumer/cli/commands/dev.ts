@@ -41,6 +41,7 @@ export function registerDev(program: Command): void {
           `  edge (Worker)        ${urls.worker}   POST /webhooks/microsoft | /webhooks/google | /webhooks/imap, GET /stats`,
           `  queue REST endpoint  ${urls.rest}   UPSTASH_REDIS_REST_TOKEN=${secrets.restToken}`,
           `  Redis                ${urls.redis}`,
+          ...(urls.consumer ? [`  consumer             ${urls.consumer}   /console (sign in with INLET_ADMIN_TOKEN), /metrics, /healthz`] : []),
           `  provider sandbox     Graph ${urls.sandbox.graph}, Gmail ${urls.sandbox.gmail}, JWKS ${urls.sandbox.jwks}${urls.sandbox.imap ? `, IMAP ${urls.sandbox.imap}` : " (no Dovecot: IMAP demo off)"}`,
           `  development secrets  INLET_ADMIN_TOKEN=${secrets.adminToken}  IMAP_WEBHOOK_SECRET=${secrets.imapWebhookSecret}`,
           `  stored credentials   sealed with ${process.env.INLET_SECRETS_KEY ? "INLET_SECRETS_KEY" : "the development key in .inlet/secrets-key (this stack only)"}`,

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
+import { findDeadLetter, listDeadLetters, purgeDeadLetters, requeueDeadLetters, summarise } from "../../operations/dead-letters.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
 import { withQueue } from "../with-queue.ts";
 
@@ -25,19 +26,10 @@ export function registerDlq(program: Command): void {
     .option("--json", "print JSON")
     .action((options: { limit: number; json?: boolean }) =>
       run(async () => {
-        const { total, records } = await withQueue((q) => q.deadLetters(0, options.limit));
+        const { total, records } = await withQueue((q) => listDeadLetters(q, options.limit));
         if (options.json) return printJson({ total, records });
         if (total === 0) return void process.stdout.write("no dead letters\n");
-        printTable(
-          records.map((r) => ({
-            id: r.id,
-            provider: typeof r.job?.provider === "string" ? r.job.provider : "-",
-            tenant: typeof r.job?.tenantId === "string" ? r.job.tenantId : "-",
-            attempts: r.attempts,
-            reason: r.reason,
-            dead: new Date(r.deadAt).toISOString(),
-          })),
-        );
+        printTable(records.map(summarise).map((r) => ({ id: r.id, provider: r.provider, tenant: r.tenant, attempts: r.attempts, reason: r.reason, dead: r.deadAt })));
         if (total > records.length) process.stdout.write(`… ${total - records.length} more (--limit)\n`);
       }),
     );
@@ -47,8 +39,7 @@ export function registerDlq(program: Command): void {
     .description("one dead letter in full: job, attempts, last error, times")
     .action((id: string) =>
       run(async () => {
-        const { records } = await withQueue((q) => q.deadLetters(0, 100_000));
-        const record = records.find((r) => r.id === id);
+        const record = await withQueue((q) => findDeadLetter(q, id));
         if (!record) throw new CliError(`no dead letter with id ${id}`);
         printJson(record);
       }),
@@ -61,7 +52,7 @@ export function registerDlq(program: Command): void {
     .action((id: string | undefined, options: { all?: boolean }) =>
       run(async () => {
         const which = target(id, options.all, "requeue");
-        const n = await withQueue((q) => q.requeueDeadLetters(which));
+        const n = await withQueue((q) => requeueDeadLetters(q, which));
         if (n === 0 && which !== "*") throw new CliError(`no dead letter with id ${id} that can be requeued`);
         process.stdout.write(`requeued ${n}\n`);
       }),
@@ -74,7 +65,7 @@ export function registerDlq(program: Command): void {
     .action((id: string | undefined, options: { all?: boolean }) =>
       run(async () => {
         const which = target(id, options.all, "purge");
-        const n = await withQueue((q) => q.purgeDeadLetters(which));
+        const n = await withQueue((q) => purgeDeadLetters(q, which));
         if (n === 0 && which !== "*") throw new CliError(`no dead letter with id ${id}`);
         process.stdout.write(`purged ${n}\n`);
       }),

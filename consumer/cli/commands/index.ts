@@ -7,6 +7,8 @@ import { registerProviders } from "./providers.ts";
 import { registerQueue } from "./queue.ts";
 import { registerSecrets } from "./secrets.ts";
 import { registerTenants } from "./tenants.ts";
+import { registerWebhooks } from "./webhooks.ts";
+import { registerApiTokens } from "./api-tokens.ts";
 
 export function registerCommands(program: Command): void {
   registerConsumer(program);
@@ -17,4 +19,6 @@ export function registerCommands(program: Command): void {
   registerProviders(program);
   registerSecrets(program);
   registerTenants(program);
+  registerWebhooks(program);
+  registerApiTokens(program);
 }

@@ -18,19 +18,21 @@ import { unwatchGmail } from "../../providers/google.ts";
 import { connectGoogleInteractively, connectMicrosoftInteractively } from "../../providers/interactive.ts";
 import { unsubscribeMicrosoft } from "../../providers/microsoft.ts";
 import { onboardGmail, onboardImap, onboardMicrosoft } from "../../providers/onboard.ts";
-import { renewDue } from "../../providers/upkeep.ts";
+import { renewDue, type RenewReport } from "../../providers/upkeep.ts";
+import { listMailboxHealth, renewMailboxNow, resyncMailboxNow } from "../../operations/mailboxes.ts";
+import { HealthStore } from "../../store/health.ts";
 import { connectQueue } from "../../runtime/queue-connection.ts";
-import { maskCredentials } from "../../secrets/credential-fields.ts";
+import { censusOf, maskCredentials } from "../../secrets/credential-fields.ts";
 import { Mailboxes } from "../../store/mailboxes.ts";
 import { openDatabase } from "../../store/open.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
 
-async function withProviders<T>(body: (ctx: ProviderContext, config: ConsumerConfig) => Promise<T>): Promise<T> {
+async function withProviders<T>(body: (ctx: ProviderContext, config: ConsumerConfig, health: HealthStore) => Promise<T>): Promise<T> {
   const config = consumerConfig(process.env);
   const connection = connectQueue(config, { failFast: true });
   const db = await openDatabase(config);
   try {
-    return await body({ mailboxes: new Mailboxes(db, config.secretsEnv, config.secrets), queue: connection.queue, apis: createProviderApis(config.providers), ingressUrl: config.ingressUrl }, config);
+    return await body({ mailboxes: new Mailboxes(db, config.secretsEnv, config.secrets), queue: connection.queue, apis: createProviderApis(config.providers), ingressUrl: config.ingressUrl }, config, new HealthStore(db));
   } finally {
     await db.close();
     connection.close();
@@ -107,8 +109,18 @@ function printConnected(kind: ProviderKind, tenant: string, address: string, res
   printJson({ providerId: result.providerId, kind, tenant, address: address.toLowerCase(), connectedAs: result.connectedAs, requeued: result.requeued, ...result.details });
 }
 
+/** Credentials are sealed when a key ring is configured; without one, a secret given as a value
+ * (not an `env:NAME` reference) is refused unless plain storage was asked for. */
+function refusePlainSecrets(config: ConsumerConfig, credentials: unknown): void {
+  if (config.secrets || config.allowPlainSecrets || censusOf(credentials).plain === 0) return;
+  throw new CliError(
+    "refusing to store a secret in plain text: set INLET_SECRETS_KEY (a base64 32-byte key, e.g. `openssl rand -base64 32`) so stored credentials are sealed, pass the secret as an env:NAME reference, or set INLET_ALLOW_PLAINTEXT_SECRETS=1 to store it as given",
+  );
+}
+
 async function addProvider(kind: ProviderKind, address: string, credentials: MailboxCredentials, options: Common, onboard: (ctx: ProviderContext) => Onboard): Promise<void> {
-  await withProviders(async (ctx) => {
+  await withProviders(async (ctx, config) => {
+    refusePlainSecrets(config, credentials);
     try {
       const result = await connectMailbox(ctx, { tenantId: options.tenant, kind, address, credentials, ...(options.bulkOpensTickets ? { bulkMailOpensTickets: true } : {}) }, onboard(ctx));
       printConnected(kind, options.tenant, address, result);
@@ -127,7 +139,7 @@ const topicOption = (value: string) => {
 const showUrl = (who: string) => (url: string) => void process.stderr.write(`Open this address in a browser, signed in as ${who}:\n\n  ${url}\n\nWaiting for the browser to come back…\n`);
 
 function authorisationText(m: { authorisation?: { reason: string; since: string } }): string {
-  return m.authorisation ? `needs re-authorisation (${m.authorisation.reason} since ${m.authorisation.since})` : "active";
+  return m.authorisation ? `needs re-authorisation (${m.authorisation.reason} since ${m.authorisation.since})` : "healthy";
 }
 
 export function registerProviders(program: Command): void {
@@ -233,6 +245,8 @@ export function registerProviders(program: Command): void {
     .action((o: Common & { clientId: string; clientSecret: string; topic?: string; loginHint?: string; port?: number; timeout: number }) =>
       run(() =>
         withProviders(async (ctx, config) => {
+          // The flow ends with a refresh token, a secret stored as a value.
+          refusePlainSecrets(config, { clientSecret: o.clientSecret, refreshToken: "(from the flow)" });
           const result = await connectGoogleInteractively(ctx, config.providers, {
             tenantId: o.tenant,
             clientId: o.clientId,
@@ -262,6 +276,7 @@ export function registerProviders(program: Command): void {
       run(() =>
         withProviders(async (ctx, config) => {
           const app = appCredential(o);
+          refusePlainSecrets(config, app);
           const result = await connectMicrosoftInteractively(ctx, config.providers, {
             tenantId: o.tenant,
             mailbox: o.mailbox,
@@ -327,28 +342,32 @@ export function registerProviders(program: Command): void {
 
   providers
     .command("list")
-    .description("connected mailboxes, with their status")
+    .description("connected mailboxes, with their health: status, last notification, last mail, failures, expiry")
     .option("--json", "print JSON (credentials masked)")
     .action((o: { json?: boolean }) =>
       run(async () => {
-        const rows = await withProviders(async (ctx) => {
-          const list = await ctx.mailboxes.list();
+        const rows = await withProviders(async (ctx, _config, health) => {
+          const list = await listMailboxHealth(ctx.mailboxes, health);
           return Promise.all(
-            list.map(async (m) => ({
+            list.map(async ({ mailbox: m, health: h }) => ({
               id: m.providerId,
               kind: m.kind,
               tenant: m.tenantId,
               address: m.address,
-              status: authorisationText(m),
-              expires: m.cursors.graphSubscriptionExpiresAt ?? m.cursors.gmailWatchExpiration ?? "-",
+              status: m.authorisation ? authorisationText(m) : h.derived.status,
+              why: h.derived.reason || "-",
+              notified: h.lastNotificationAt ?? "-",
+              processed: h.lastProcessedAt ?? "-",
+              failures: h.consecutiveFailures,
+              expires: h.expiresAt ?? "-",
               cursor: m.cursors.gmailHistoryId ?? (m.cursors.imapLastUid !== undefined ? `${m.cursors.imapUidValidity}:${m.cursors.imapLastUid}` : "-"),
-              ...(o.json ? { authorisation: m.authorisation ?? null, credentials: maskCredentials(await ctx.mailboxes.storedCredentials(m.providerId)) } : {}),
+              ...(o.json ? { health: h, lastSweep: m.cursors.lastSweep ?? null, authorisation: m.authorisation ?? null, credentials: maskCredentials(await ctx.mailboxes.storedCredentials(m.providerId)) } : {}),
             })),
           );
         });
         if (o.json) return printJson(rows);
         if (rows.length === 0) return void process.stdout.write("no mailboxes connected\n");
-        printTable(rows.map(({ authorisation: _a, credentials: _c, ...row }) => row));
+        printTable(rows.map(({ health: _h, lastSweep: _s, authorisation: _a, credentials: _c, ...row }) => row));
       }),
     );
 
@@ -370,16 +389,41 @@ export function registerProviders(program: Command): void {
     );
 
   providers
-    .command("renew")
-    .description("renew Graph subscriptions and Gmail watches that expire soon")
+    .command("renew [id]")
+    .description("renew Graph subscriptions and Gmail watches that expire soon; with an ID, that mailbox's now, whatever its expiry")
     .option("--json", "print JSON")
-    .action((o: { json?: boolean }) =>
+    .action((id: string | undefined, o: { json?: boolean }) =>
       run(async () => {
-        const reports = await withProviders((ctx) => renewDue(ctx));
+        const reports = await withProviders(async (ctx): Promise<RenewReport[]> => {
+          if (!id) return renewDue(ctx);
+          const report = await renewMailboxNow(ctx, id);
+          if (!report) throw new CliError(`no connected mailbox with id ${id}`);
+          return [report];
+        });
         if (o.json) printJson(reports);
         else if (reports.length === 0) process.stdout.write("no mailboxes connected\n");
         else printTable(reports.map((r) => ({ id: r.providerId, kind: r.kind, action: r.action, expires: r.expiresAt ?? "-", error: r.code ? `${r.code}: ${r.error ?? ""}` : "" })));
         if (reports.some((r) => r.action === "failed")) process.exitCode = 1;
+      }),
+    );
+
+  providers
+    .command("resync <id>")
+    .description("sweep a mailbox now (Graph delta, Gmail history from its cursor): mail no notification announced is enqueued")
+    .option("--json", "print JSON")
+    .action((id: string, o: { json?: boolean }) =>
+      run(async () => {
+        const result = await withProviders(async (ctx) => {
+          const outcome = await resyncMailboxNow(ctx, id);
+          if (!outcome) throw new CliError(`no connected mailbox with id ${id}`);
+          return outcome;
+        });
+        if (o.json) printJson(result);
+        else if (result.action === "swept") {
+          const r = result.report;
+          process.stdout.write(r.error ? `${id}: the sweep failed (${r.error})\n` : `${id}: listed ${r.listed}, enqueued ${r.enqueued}, of which ${r.found} no notification had announced\n`);
+        } else process.stdout.write(`${id}: ${result.reason}\n`);
+        if ((result.action === "swept" && result.report.error) || result.action === "waiting") process.exitCode = 1;
       }),
     );
 }

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { databaseConfig } from "../../config.ts";
 import { openDatabase } from "../../store/open.ts";
 import { resealAll, secretsStatus } from "../../store/sealing.ts";
+import { resealEndpointSecrets } from "../../delivery/endpoints.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
 
 const keyName = (value: string) => {
@@ -60,11 +61,11 @@ export function registerSecrets(program: Command): void {
         if (!ring) throw new CliError("INLET_SECRETS_KEY is not set: put the new key first in the ring (see `inlet secrets new-key`), keep the old ones after it", 2);
         const db = await openDatabase(config);
         try {
-          const report = await db.transaction((tx) => resealAll(tx, ring));
+          const { endpoints, ...report } = await db.transaction(async (tx) => ({ ...(await resealAll(tx, ring)), endpoints: await resealEndpointSecrets(tx, ring) }));
           const status = await secretsStatus(db);
-          const result = { ...report, rowsByKey: status.rowsByKey, plainRows: status.plainRows, unusedKeys: ring.ids.filter((id) => id !== report.keyId) };
+          const result = { ...report, webhookEndpoints: endpoints, rowsByKey: status.rowsByKey, plainRows: status.plainRows, unusedKeys: ring.ids.filter((id) => id !== report.keyId) };
           if (o.json) return printJson(result);
-          process.stdout.write(`${report.resealed} mailbox(es) sealed again under ${report.keyId}; every stored credential is now under it${result.unusedKeys.length ? `. No longer needed in INLET_SECRETS_KEY: ${result.unusedKeys.join(", ")}` : ""}\n`);
+          process.stdout.write(`${report.resealed} mailbox(es) and ${endpoints} webhook endpoint secret(s) sealed again under ${report.keyId}; every stored credential is now under it${result.unusedKeys.length ? `. No longer needed in INLET_SECRETS_KEY: ${result.unusedKeys.join(", ")}` : ""}\n`);
         } finally {
           await db.close();
         }

@@ -1,7 +1,7 @@
 // Settle: how a handler's ending maps to ack or fail, and what carrying it out does to the queue.
 import { afterEach, describe, expect, it } from "vitest";
 import { InletError, permanent, retryable, sourceUnavailable } from "../../../consumer/domain/errors.ts";
-import { settle, settlementFor, type SettleContext } from "../../../consumer/runtime/settle.ts";
+import { settle, settlementFor, type JobObserver, type JobResult, type SettleContext } from "../../../consumer/runtime/settle.ts";
 import type { PointerQueue } from "../../../src/queue/queue.ts";
 import { captureLogs } from "../../support/log-capture.ts";
 import { imapJob, testQueue, type TestQueue } from "../../support/queues.ts";
@@ -73,5 +73,27 @@ describe("settle against the queue", () => {
     expect(stale).toEqual(["ack", "fail"]);
     expect(counters).toEqual({ acked: 0, skipped: 0, retried: 0, deadLettered: 0 });
     expect(await q.redis.llen(q.settings.keys.ready)).toBe(2);
+  });
+
+  it("observers hear of each settlement with its outcome (not of stale ones), and one that throws changes nothing", async () => {
+    q = testQueue("tcp", { backoffBaseMs: 20, backoffMaxMs: 40, maxAttempts: 5 });
+    await q.queue.enqueue([1, 2, 3, 4].map((uid) => ({ job: imapJob(uid) })));
+    const { claims } = await q.queue.claim({ count: 4 });
+    const heard: [number, JobResult["outcome"]][] = [];
+    const listening: JobObserver = { settled: (claim, result) => void heard.push([claim.job.provider === "imap" ? claim.job.pointer.uid : 0, result.outcome]) };
+    const throwing: JobObserver = {
+      settled: () => {
+        throw new Error("observer broke");
+      },
+    };
+    const { ctx, counters } = context(q.queue);
+    const observed = { ...ctx, observers: [throwing, listening] };
+    await settle(claims[0]!, settlementFor({ outcome: { outcome: "processed", messages: [] } }), Date.now(), observed);
+    await settle(claims[1]!, settlementFor({ failure: sourceUnavailable("imap_message_not_found", "gone") }), Date.now(), observed);
+    await settle(claims[2]!, settlementFor({ failure: retryable("imap_timeout", "timed out") }), Date.now(), observed);
+    await settle(claims[3]!, settlementFor({ failure: permanent("imap_auth_failed", "no") }), Date.now(), observed);
+    await settle(claims[0]!, settlementFor({ outcome: { outcome: "processed", messages: [] } }), Date.now(), observed); // acked already: stale
+    expect(heard).toEqual([[1, "processed"], [2, "skipped"], [3, "retry"], [4, "dead_letter"]]);
+    expect(counters).toEqual({ acked: 1, skipped: 1, retried: 1, deadLettered: 1 });
   });
 });

@@ -1,6 +1,8 @@
 // The README's path, as a test: `npm start` brings the whole stack up (wrangler dev included),
 // `inlet demo` sends one notification of each kind end to end and reports the tickets, and
-// Ctrl-C (SIGINT) stops everything with no process left behind.
+// Ctrl-C (SIGINT) stops everything with no process left behind. In between, `inlet webhooks add`
+// from a second terminal reaches the running stack (whose consumer owns the embedded database), and
+// the next demo's tickets, reply and note arrive at the endpoint, signed.
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +10,8 @@ import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inlet } from "../../support/cli.ts";
 import { uniquePrefix } from "../../support/queues.ts";
+import { until } from "../../support/until.ts";
+import { startWebhookReceiver } from "../../support/webhook-receiver.ts";
 
 function processesMatching(pattern: string): string[] {
   try {
@@ -73,7 +77,11 @@ function startStack(command: string, args: string[], extraEnv: Record<string, st
 
 describe("local stack", () => {
   it("npm start, inlet demo, Ctrl-C: tickets from every provider, then nothing left running", async () => {
-    const stack = startStack("npm", ["start"]);
+    // The consumer's HTTP server on a port of this test's own: `inlet webhooks` in the "second
+    // terminal" reaches the stack through it, since the stack's consumer owns the embedded database.
+    const httpPort = String(Number(process.env.INLET_TEST_PORT_BASE ?? 18000) + 880);
+    const stack = startStack("npm", ["start"], { INLET_HTTP_PORT: httpPort, INLET_HTTP_HOST: "127.0.0.1" });
+    const receiver = await startWebhookReceiver();
     let left: string[] = [];
     try {
       await stack.running();
@@ -92,11 +100,22 @@ describe("local stack", () => {
       expect(outcomes).toEqual(expect.arrayContaining(["google:comment", "microsoft:note", "microsoft:skipped: bounce", "microsoft:ticket"]));
       expect(report.messages).toHaveLength(report.notifications.some((n) => n.provider === "imap") ? 5 : 4);
       expect(report.queue).toMatchObject({ ready: 0, dlq: 0 });
-      // The human-readable form prints the same tables.
+      // A webhook endpoint added from the second terminal, while the stack runs on PGlite.
+      const cli = { ...env, DATABASE_URL: undefined, INLET_ADMIN_TOKEN: undefined, INLET_ADMIN_URL: undefined };
+      const added = await inlet(["webhooks", "add", "--tenant", "demo", "--url", receiver.url, "--json"], cli);
+      expect(added.stderr).toBe("");
+      receiver.secrets = [(JSON.parse(added.stdout) as { secret: string }).secret];
+      // The human-readable form prints the same tables; its mail is announced to the endpoint.
       const table = await inlet(["demo"], env, 120_000);
       expect(table.stdout).toContain("Tickets created:");
+      await until(() => receiver.applied.length >= 3, 30_000, () => `the second demo's events (got ${receiver.received.map((r) => r.type).join(", ")})`);
+      expect(receiver.received.map((r) => r.type)).toEqual(expect.arrayContaining(["ticket.created", "ticket.replied", "ticket.noted"]));
+      expect(receiver.rejected).toEqual([]);
+      const deliveries = await inlet(["webhooks", "deliveries", "--json"], cli);
+      expect((JSON.parse(deliveries.stdout) as { status: string }[]).some((d) => d.status === "delivered")).toBe(true);
     } finally {
       left = await stack.interrupt();
+      await receiver.close();
     }
     expect(stack.output()).toContain("stopping (SIGINT)");
     expect(left).toEqual([]);

@@ -9,6 +9,7 @@ import { auto_explain } from "@electric-sql/pglite/contrib/auto_explain";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { applyMessage, type ApplyInput } from "../../../consumer/processing/apply.ts";
+import { UNPARSED_MESSAGE } from "../../../consumer/delivery/message-summary.ts";
 import { SESSION_SETTINGS, type Db, type Queryable, type SqlValue } from "../../../consumer/store/db.ts";
 import { migrate } from "../../../consumer/store/migrations.ts";
 import { openPostgres } from "../../../consumer/store/postgres.ts";
@@ -59,6 +60,7 @@ const message = (n: number, thread: string[], extra: Partial<ApplyInput> = {}): 
   body: { text: "Body", fullText: "Body", html: null, messageId: `new-${n}@example.org` },
   documents: [],
   note: undefined,
+  summary: { ...UNPARSED_MESSAGE, classification: "normal", messageId: `new-${n}@example.org` },
   ...extra,
 });
 

@@ -13,7 +13,7 @@ describe("migrations on PostgreSQL", () => {
     const pools = Array.from({ length: 5 }, () => openPostgres(created.url, { max: 1 }));
     try {
       const applied = await Promise.all(pools.map((db) => migrate(db)));
-      expect(applied.flat().sort()).toEqual(migrations.map((m) => m.version));
+      expect(applied.flat().sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
       const rows = await pools[0]!.query<{ version: number }>("SELECT version FROM schema_migrations ORDER BY version");
       expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
       expect(await migrate(pools[1]!)).toEqual([]);

@@ -13,6 +13,7 @@ import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
 import { openPostgres } from "../../../consumer/store/postgres.ts";
 import { sha256Hex, registryField } from "../../../src/queue/registry.ts";
 import { inlet } from "../../support/cli.ts";
+import { keyEntry } from "../../support/secrets.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { createPostgresDatabase } from "../../support/database.ts";
 import { buildMail } from "../../support/mail.ts";
@@ -51,6 +52,8 @@ beforeAll(async () => {
     GOOGLE_OAUTH_TOKEN_URL: gmail.tokenUrl,
     INGRESS_URL: `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`,
     MS_SECRET: "s3cret",
+    // These tests are about providers, not sealing (test/node/secrets): plain storage is allowed.
+    INLET_ALLOW_PLAINTEXT_SECRETS: "1",
   };
 });
 
@@ -181,5 +184,21 @@ describe("inlet providers", () => {
     const wrong = await inlet(["providers", "add", "microsoft", "--tenant", "acme", "--mailbox", "other@acme.example", "--azure-tenant", "acme-entra", "--client-id", "app", "--client-secret", "wrong"], env);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain("could not connect microsoft mailbox other@acme.example");
+  });
+
+  it("without a key ring, a secret given as a value is refused and nothing is stored; with INLET_SECRETS_KEY it is sealed", async () => {
+    const strict = { ...env, INLET_ALLOW_PLAINTEXT_SECRETS: undefined };
+    const args = ["providers", "add", "google", "--tenant", "acme", "--address", "plain@acme-gmail.example", "--client-id", "gc", "--client-secret", "gs", "--refresh-token", "rt", "--topic", "projects/acme/topics/gmail"];
+    const refused = await inlet(args, strict);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("refusing to store a secret in plain text: set INLET_SECRETS_KEY");
+    const db = openPostgres(database.url);
+    const count = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM mailbox_providers WHERE address = 'plain@acme-gmail.example'"))[0]!.n;
+    expect(await count()).toBe(0);
+    expect(await inlet(args, { ...strict, INLET_SECRETS_KEY: keyEntry("cli") })).toMatchObject({ code: 0 });
+    const [row] = await db.query<{ credentials: { clientSecret: string; refreshToken: string } }>("SELECT credentials FROM mailbox_providers WHERE address = 'plain@acme-gmail.example'");
+    expect(row!.credentials.clientSecret).not.toBe("gs");
+    expect(row!.credentials.refreshToken).not.toBe("rt");
+    await db.close();
   });
 });

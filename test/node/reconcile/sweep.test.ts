@@ -11,6 +11,7 @@ import type { ProviderContext } from "../../../consumer/providers/context.ts";
 import { sweepMicrosoft } from "../../../consumer/reconcile/microsoft.ts";
 import { sweepGmail } from "../../../consumer/reconcile/google.ts";
 import { Reconciler } from "../../../consumer/reconcile/reconciler.ts";
+import { rendezvousOwner } from "../../../consumer/runtime/mailbox-share.ts";
 import { TcpScriptClient, createTcpRedis } from "../../../consumer/redis/tcp-client.ts";
 import { Mailboxes } from "../../../consumer/store/mailboxes.ts";
 import type { Db } from "../../../consumer/store/db.ts";
@@ -175,6 +176,22 @@ describe("the sweep schedule", () => {
     for (const id of ids) expect((await mailboxes.get(id))!.cursors.lastSweep).toMatchObject({ listed: 0, found: 0 });
     // Just swept: not due again until about an interval later.
     expect((await Promise.all(replicas.map((r) => r.tick(Date.now())))).flat().filter((r) => ids.includes(r.providerId))).toEqual([]);
+    connections.forEach((c) => c.disconnect());
+  });
+
+  it("three replicas sharing by rendezvous over the live replicas each sweep only their share of 30 mailboxes; together every mailbox once", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await microsoftMailbox()).id);
+    const names = ["replica-a", "replica-b", "replica-c"];
+    const connections = names.map(() => createTcpRedis(inject("redisUrl")));
+    const replicas = connections.map((redis, i) => new Reconciler({ ctx, scripts: new TcpScriptClient(redis), leasePrefix: `${q.settings.keys.registry}:sweep:`, intervalMs: 60_000, log: logs.log, owns: (id) => rendezvousOwner(id, names) === names[i] }));
+    const later = Date.now() + 120_000;
+    const reports = (await Promise.all(replicas.map((r) => r.tick(later)))).map((list) => list.map((r) => r.providerId).filter((id) => ids.includes(id)).sort());
+    reports.forEach((swept, i) => {
+      expect(swept).toEqual(ids.filter((id) => rendezvousOwner(id, names) === names[i]).sort());
+      expect(swept.length).toBeLessThan(30);
+    });
+    expect(reports.flat().sort()).toEqual([...ids].sort());
     connections.forEach((c) => c.disconnect());
   });
 });
