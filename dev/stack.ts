@@ -96,6 +96,8 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
         // Stored credentials sealed with the stack's development key, unless one is set.
         INLET_SECRETS_KEY: process.env.INLET_SECRETS_KEY || secrets.secretsKey,
         INLET_RECLAIM_INTERVAL_MS: process.env.INLET_RECLAIM_INTERVAL_MS ?? "15000",
+        // A local stack's console and admin endpoints answer on loopback only.
+        INLET_HTTP_HOST: process.env.INLET_HTTP_HOST ?? "127.0.0.1",
         // `inlet webhooks` / `inlet api-tokens` in another terminal go through its admin endpoints;
         // local receivers (http://127.0.0.1:…) may take webhooks.
         INLET_ADMIN_TOKEN: process.env.INLET_ADMIN_TOKEN || secrets.adminToken,
