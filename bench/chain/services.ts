@@ -4,25 +4,17 @@
 // restarts, so the others find it again.
 import { execFile } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { startProcess, sleep, waitFor, type RunningChild } from "./child.ts";
+import { freePort } from "../../dev/free-port.ts";
+
+export { freePort };
 
 const run = promisify(execFile);
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
-    });
-  });
-}
 
 /** Children find the Node 22 this harness runs on first on PATH (wrangler refuses older ones). */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

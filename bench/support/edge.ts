@@ -7,7 +7,6 @@
 //   await fetch(`${edge.url}/healthz`); edge.workerdCpuMs(); edge.redisCommands(); await edge.close();
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,6 +15,9 @@ import { Redis } from "ioredis";
 import { startJwksServer, type JwksServer } from "../../dev/fakes/jwks.ts";
 import { queueKeys, type QueueKeys } from "../../src/queue/config.ts";
 import { scripts } from "../../src/queue/scripts.generated.ts";
+import { freePort } from "../../dev/free-port.ts";
+
+export { freePort };
 
 export const GOOGLE_AUDIENCE = "https://inlet.bench/webhooks/google";
 export const GOOGLE_PUSH_ACCOUNT = "gmail-push@inlet-bench.iam.gserviceaccount.com";
@@ -56,17 +58,6 @@ function run(command: string, args: string[], options: { cwd: string }): Promise
   });
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
