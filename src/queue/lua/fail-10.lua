@@ -27,7 +27,7 @@ local now = now_ms()
 forget_inflight(KEYS[1], KEYS[2], KEYS[3], ARGV[1], entry)
 free_slots({ KEYS[7], KEYS[8], KEYS[9], KEYS[6], KEYS[10] }, { entry.raw })
 
-local job = decode_job(entry.raw)
+local job = decode_job_json(entry.raw)
 job.attempt = entry.delivery
 job.lastError = ARGV[3]
 if ARGV[4] == 'dead' or entry.delivery >= tonumber(ARGV[5]) then

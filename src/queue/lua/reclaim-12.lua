@@ -73,7 +73,7 @@ end
 -- 2b. processing entries with no inflight record (the job was never handed out under a lease)
 local processing = redis.call('LRANGE', KEYS[2], 0, limit - 1)
 for _, raw in ipairs(processing) do
-  local job = decode_job(raw)
+  local job = decode_job_json(raw)
   local rec = job and redis.call('HGET', KEYS[3], job.jobId)
   local entry = rec and parse_inflight(rec)
   if not entry or entry.raw ~= raw then

@@ -113,7 +113,7 @@ local function claim_jobs(k, a, out)
       for i = #newest_first, 1, -1 do
         local raw = newest_first[i]
         pops = pops + 1
-        local job = decode_job(raw)
+        local job = decode_job_json(raw)
         if not job then
           redis.call('LREM', k[2], 1, raw)
           dead_letter(k[5], nil, raw, 'malformed_payload', 0, now)

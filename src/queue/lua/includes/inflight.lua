@@ -1,19 +1,10 @@
+-- @include job-json
 -- An inflight record is "token|delivery|claimedAt|raw job"; the raw job is the exact string
 -- that sits in the processing list, so it can be removed from there with LREM.
 local function parse_inflight(rec)
   local token, delivery, claimed_at, raw = string.match(rec, '^([^|]*)|(%d+)|(%d+)|(.*)$')
   if not token then return nil end
   return { token = token, delivery = tonumber(delivery), claimed_at = tonumber(claimed_at), raw = raw }
-end
-
--- Decode a job; nil when it is not a JSON object with a string jobId.
-local function decode_job(raw)
-  local ok, job = pcall(cjson.decode, raw)
-  if not ok or type(job) ~= 'table' or type(job.jobId) ~= 'string' or job.jobId == ''
-    or string.len(job.jobId) > 64 or type(job.provider) ~= 'string' then
-    return nil
-  end
-  return job
 end
 
 -- The inflight entry of a job if it is still held under `token`, else nil (a stale lease).

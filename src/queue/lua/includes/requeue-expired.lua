@@ -2,7 +2,7 @@
 -- attempt: back to the end of the ready list, or to the dead-letter list once the job has had
 -- max_attempts deliveries. Returns 'ready' or 'dead'.
 local function requeue_counting(ready_key, dlq_key, raw, delivery, reason, max_attempts, now)
-  local job = decode_job(raw)
+  local job = decode_job_json(raw)
   if not job then
     dead_letter(dlq_key, nil, raw, 'malformed_payload', delivery, now)
     return 'dead'
