@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { databaseConfig, deliveryConfig, DEFAULT_HTTP_PORT } from "../config.ts";
-import { AdminRefusal, runAdminOperation, type InputOf, type OperationName, type OutputOf } from "../delivery/admin-operations.ts";
+import { Refusal } from "../delivery/refusal.ts";
+import { runAdminOperation, type InputOf, type OperationName, type OutputOf } from "../delivery/admin-operations.ts";
 import { openDatabase } from "../store/open.ts";
 import type { Db } from "../store/db.ts";
 import { CliError } from "./output.ts";
@@ -85,7 +86,7 @@ export async function connectAdmin(env: NodeJS.ProcessEnv = process.env, options
     via: "database",
     call<N extends OperationName>(name: N, input: InputOf<N>): Promise<OutputOf<N>> {
       return runAdminOperation({ db, secrets: database.secrets, delivery }, name, input).catch((error: unknown) => {
-        if (error instanceof AdminRefusal) throw new CliError(`${error.message} (${error.code})`, error.code === "invalid_input" ? 2 : 1);
+        if (error instanceof Refusal) throw new CliError(`${error.message} (${error.code})`, error.code === "invalid_input" ? 2 : 1);
         throw error;
       });
     },

@@ -6,8 +6,9 @@ import { z } from "zod";
 import type { DeliveryConfig } from "../config.ts";
 import type { KeyRing } from "../secrets/key-ring.ts";
 import type { Queryable } from "../store/db.ts";
-import { createApiToken, listApiTokens, revokeApiToken, TokenError } from "../read-api/tokens.ts";
-import { addEndpoint, EndpointError, getEndpoint, listEndpoints, removeEndpoint, rotateSecret } from "./endpoints.ts";
+import { createApiToken, listApiTokens, revokeApiToken } from "../read-api/tokens.ts";
+import { Refusal } from "./refusal.ts";
+import { addEndpoint, getEndpoint, listEndpoints, removeEndpoint, rotateSecret } from "./endpoints.ts";
 import { eventTypeSchema } from "./event-types.ts";
 import { deliveryCounts, listDeliveries, pingEndpoint, redeliver, redeliverAllFailed } from "./operations.ts";
 import { UrlRefused } from "./url-policy.ts";
@@ -58,27 +59,15 @@ export type OutputOf<N extends OperationName> = Awaited<ReturnType<AdminOperatio
 
 export const isOperationName = (name: string): name is OperationName => Object.hasOwn(adminOperations, name);
 
-/** A refusal the operator caused (bad input, unknown id): its code, message and HTTP status. */
-export class AdminRefusal extends Error {
-  readonly code: string;
-  readonly status: 400 | 404;
-  constructor(code: string, message: string, status: 400 | 404) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
 export async function runAdminOperation<N extends OperationName>(ctx: AdminContext, name: N, input: unknown): Promise<OutputOf<N>> {
   // Each entry's run takes what its own schema parsed; the map's union of types cannot say so.
   const op = adminOperations[name] as unknown as { input: z.ZodType; run(ctx: AdminContext, input: unknown): Promise<OutputOf<N>> };
   const parsed = op.input.safeParse(input ?? {});
-  if (!parsed.success) throw new AdminRefusal("invalid_input", z.prettifyError(parsed.error), 400);
+  if (!parsed.success) throw new Refusal("invalid_input", z.prettifyError(parsed.error), 400);
   try {
     return await op.run(ctx, parsed.data);
   } catch (error) {
-    if (error instanceof EndpointError || error instanceof TokenError) throw new AdminRefusal(error.code, error.message, error.status);
-    if (error instanceof UrlRefused) throw new AdminRefusal(error.code, error.message, 400);
+    if (error instanceof UrlRefused) throw new Refusal(error.code, error.message, 400);
     throw error;
   }
 }

@@ -2,7 +2,7 @@
 // the same functions `inlet webhooks deliveries|redeliver` run.
 import type { DeliveryOperations, DeliveryRecord } from "../operations/deliveries.ts";
 import type { Queryable } from "../store/db.ts";
-import { EndpointError } from "./endpoints.ts";
+import { Refusal } from "./refusal.ts";
 import { deliveryCounts, listDeliveries, redeliver, redeliverAllFailed, type DeliveryRow } from "./operations.ts";
 
 const record = (row: DeliveryRow): DeliveryRecord => ({
@@ -26,7 +26,7 @@ export function deliveryOperations(db: Queryable): DeliveryOperations {
         await redeliver(db, Number(id));
         return true;
       } catch (error) {
-        if (error instanceof EndpointError && error.code === "delivery_not_found") return false;
+        if (error instanceof Refusal && error.code === "delivery_not_found") return false;
         throw error;
       }
     },

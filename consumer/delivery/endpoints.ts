@@ -9,6 +9,7 @@ import type { Queryable } from "../store/db.ts";
 import { DEFAULT_EVENT_TYPES, type EventType } from "./event-types.ts";
 import { generateSecret } from "./signing.ts";
 import { checkUrlShape, type UrlPolicy } from "./url-policy.ts";
+import { Refusal } from "./refusal.ts";
 
 export interface WebhookEndpoint {
   id: string;
@@ -61,16 +62,6 @@ function opened(ring: KeyRing | undefined, id: string, field: "secret" | "previo
   return isSealed(value) ? open(ring, value, context(id, field)) : value;
 }
 
-export class EndpointError extends Error {
-  readonly code: string;
-  readonly status: 400 | 404;
-  constructor(code: string, message: string, status: 400 | 404 = 400) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
 export interface AddEndpoint {
   tenantId: string;
   url: string;
@@ -81,7 +72,7 @@ export interface AddEndpoint {
 export async function addEndpoint(db: Queryable, ring: KeyRing | undefined, policy: UrlPolicy, input: AddEndpoint): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
   const url = checkUrlShape(input.url, policy).toString();
   const [tenant] = await db.query("SELECT 1 FROM tenants WHERE id = $1", [input.tenantId]);
-  if (!tenant) throw new EndpointError("tenant_not_found", `no tenant ${JSON.stringify(input.tenantId)}`, 404);
+  if (!tenant) throw new Refusal("tenant_not_found", `no tenant ${JSON.stringify(input.tenantId)}`, 404);
   const id = `whep_${randomBytes(9).toString("base64url")}`;
   const secret = generateSecret();
   const sealed = stored(ring, id, "secret", secret);
@@ -101,20 +92,20 @@ export async function listEndpoints(db: Queryable, tenantId?: string): Promise<W
 
 export async function getEndpoint(db: Queryable, id: string): Promise<WebhookEndpoint> {
   const [row] = await db.query<Row>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = $1`, [id]);
-  if (!row) throw new EndpointError("endpoint_not_found", `no webhook endpoint ${JSON.stringify(id)}`, 404);
+  if (!row) throw new Refusal("endpoint_not_found", `no webhook endpoint ${JSON.stringify(id)}`, 404);
   return fromRow(row);
 }
 
 /** Removes the endpoint and its deliveries (pending ones are not sent). */
 export async function removeEndpoint(db: Queryable, id: string): Promise<void> {
   const rows = await db.query("DELETE FROM webhook_endpoints WHERE id = $1 RETURNING id", [id]);
-  if (rows.length === 0) throw new EndpointError("endpoint_not_found", `no webhook endpoint ${JSON.stringify(id)}`, 404);
+  if (rows.length === 0) throw new Refusal("endpoint_not_found", `no webhook endpoint ${JSON.stringify(id)}`, 404);
 }
 
 /** A new secret; the current one keeps signing, after the new one, until `graceMs` from now. */
 export async function rotateSecret(db: Queryable, ring: KeyRing | undefined, id: string, graceMs = DEFAULT_ROTATION_GRACE_MS): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
   const [current] = await db.query<Row>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE id = $1`, [id]);
-  if (!current) throw new EndpointError("endpoint_not_found", `no webhook endpoint ${JSON.stringify(id)}`, 404);
+  if (!current) throw new Refusal("endpoint_not_found", `no webhook endpoint ${JSON.stringify(id)}`, 404);
   const secret = generateSecret();
   const next = stored(ring, id, "secret", secret);
   const previous = stored(ring, id, "previous_secret", opened(ring, id, "secret", current.secret));
@@ -123,7 +114,7 @@ export async function rotateSecret(db: Queryable, ring: KeyRing | undefined, id:
       WHERE id = $1 AND secret = $7 RETURNING ${COLUMNS}`,
     [id, next.value, next.keyId, previous.value, previous.keyId, graceMs, current.secret],
   );
-  if (!row) throw new EndpointError("endpoint_rotated_concurrently", "the secret was rotated by someone else meanwhile: run rotate-secret again");
+  if (!row) throw new Refusal("endpoint_rotated_concurrently", "the secret was rotated by someone else meanwhile: run rotate-secret again", 400);
   return { endpoint: fromRow(row), secret };
 }
 

@@ -4,7 +4,8 @@
 import { randomBytes } from "node:crypto";
 import type { KeyRing } from "../secrets/key-ring.ts";
 import type { Queryable } from "../store/db.ts";
-import { EndpointError, signingEndpoint } from "./endpoints.ts";
+import { signingEndpoint } from "./endpoints.ts";
+import { Refusal } from "./refusal.ts";
 import { postWebhook, type SendOptions, type SendResult } from "./sender.ts";
 import { webhookHeaders } from "./signing.ts";
 
@@ -65,7 +66,7 @@ const REDELIVER = `SET status = 'pending', attempts = 0, next_attempt_at = now()
  * with a fresh retry window. A pending one is left as it is. */
 export async function redeliver(db: Queryable, deliveryId: number): Promise<{ id: number; previousStatus: DeliveryStatus }> {
   const [row] = await db.query<{ status: DeliveryStatus }>("SELECT status FROM webhook_deliveries WHERE id = $1", [deliveryId]);
-  if (!row) throw new EndpointError("delivery_not_found", `no delivery ${deliveryId}`, 404);
+  if (!row) throw new Refusal("delivery_not_found", `no delivery ${deliveryId}`, 404);
   if (row.status !== "pending") await db.query(`UPDATE webhook_deliveries ${REDELIVER} WHERE id = $1 AND status <> 'pending'`, [deliveryId]);
   return { id: deliveryId, previousStatus: row.status };
 }
@@ -101,7 +102,7 @@ export async function deliveryCounts(db: Queryable, endpointId?: string): Promis
 /** A `webhook.ping`, signed like every delivery, sent now; the endpoint's answer. */
 export async function pingEndpoint(db: Queryable, secrets: KeyRing | undefined, endpointId: string, send: SendOptions): Promise<SendResult & { eventId: string }> {
   const endpoint = await signingEndpoint(db, secrets, endpointId);
-  if (!endpoint) throw new EndpointError("endpoint_not_found", `no webhook endpoint ${JSON.stringify(endpointId)}`, 404);
+  if (!endpoint) throw new Refusal("endpoint_not_found", `no webhook endpoint ${JSON.stringify(endpointId)}`, 404);
   const eventId = `evt_ping_${randomBytes(12).toString("hex")}`;
   const body = JSON.stringify({ type: "webhook.ping", id: eventId, timestamp: new Date().toISOString(), version: 1, data: { tenantId: endpoint.tenantId, endpointId: endpoint.id } });
   const result = await postWebhook(endpoint.url, body, webhookHeaders(endpoint.secrets, eventId, Math.floor(Date.now() / 1000), body), send);

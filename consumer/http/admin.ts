@@ -5,7 +5,8 @@
 // {error: {code, message}}.
 import { Hono } from "hono";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { AdminRefusal, isOperationName, runAdminOperation, type AdminContext } from "../delivery/admin-operations.ts";
+import { Refusal } from "../delivery/refusal.ts";
+import { isOperationName, runAdminOperation, type AdminContext } from "../delivery/admin-operations.ts";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -35,7 +36,7 @@ export function adminRoutes(ctx: AdminContext, adminToken: string | undefined): 
     try {
       return c.json({ result: await runAdminOperation(ctx, name, input) });
     } catch (error) {
-      if (error instanceof AdminRefusal) return c.json({ error: { code: error.code, message: error.message } }, error.status);
+      if (error instanceof Refusal) return c.json({ error: { code: error.code, message: error.message } }, error.status);
       throw error;
     }
   });

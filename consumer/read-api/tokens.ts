@@ -2,6 +2,7 @@
 // (base64url), shown once; only its SHA-256 is stored, so the table gives no one a usable token.
 import { createHash, randomBytes } from "node:crypto";
 import type { Queryable } from "../store/db.ts";
+import { Refusal } from "../delivery/refusal.ts";
 
 export interface ApiToken {
   id: string;
@@ -14,19 +15,9 @@ export interface ApiToken {
 const hash = (token: string) => createHash("sha256").update(token, "utf8").digest("hex");
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 
-export class TokenError extends Error {
-  readonly code: string;
-  readonly status: 400 | 404;
-  constructor(code: string, message: string, status: 400 | 404 = 404) {
-    super(message);
-    this.code = code;
-    this.status = status;
-  }
-}
-
 export async function createApiToken(db: Queryable, tenantId: string, name?: string): Promise<{ token: string; apiToken: ApiToken }> {
   const [tenant] = await db.query("SELECT 1 FROM tenants WHERE id = $1", [tenantId]);
-  if (!tenant) throw new TokenError("tenant_not_found", `no tenant ${JSON.stringify(tenantId)}`);
+  if (!tenant) throw new Refusal("tenant_not_found", `no tenant ${JSON.stringify(tenantId)}`, 404);
   const token = `inlet_${randomBytes(32).toString("base64url")}`;
   const id = `tok_${randomBytes(6).toString("hex")}`;
   const [row] = await db.query<{ created_at: Date }>("INSERT INTO api_tokens (id, tenant_id, token_hash, name) VALUES ($1, $2, $3, $4) RETURNING created_at", [id, tenantId, hash(token), name ?? null]);
@@ -43,7 +34,7 @@ export async function listApiTokens(db: Queryable, tenantId?: string): Promise<A
 
 export async function revokeApiToken(db: Queryable, id: string): Promise<void> {
   const rows = await db.query("DELETE FROM api_tokens WHERE id = $1 RETURNING id", [id]);
-  if (rows.length === 0) throw new TokenError("token_not_found", `no API token ${JSON.stringify(id)}`);
+  if (rows.length === 0) throw new Refusal("token_not_found", `no API token ${JSON.stringify(id)}`, 404);
 }
 
 /** The tenant a presented token belongs to, or undefined. The lookup is by the hash's unique
