@@ -11,6 +11,7 @@
 import { Buffer, isUtf8 } from "node:buffer";
 import { scanStructure, type MimePart } from "./structure.ts";
 import { decodeUtf7 } from "./utf7.ts";
+import { concatBytes } from "../../src/queue/bytes.ts";
 
 const LF = 0x0a;
 const encoder = new TextEncoder();
@@ -74,11 +75,5 @@ export function repairHeaderBytes(raw: Uint8Array, fallbackCharset: string, part
   }
   if (!changed) return raw;
   chunks.push(raw.subarray(copied));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

@@ -5,6 +5,7 @@
 // stalled request.
 import type { z } from "zod";
 import { InletError, retryable } from "../domain/errors.ts";
+import { concatBytes } from "../../src/queue/bytes.ts";
 
 export interface HttpOptions {
   timeoutMs: number;
@@ -107,18 +108,7 @@ export async function readBytesUpTo(call: HttpResponse, maxBytes: number): Promi
   } catch (error) {
     throw classify(error, call);
   }
-  return { bytes: concat(chunks, total) };
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return { bytes: concatBytes(chunks, total) };
 }
 
 /** Bytes as JSON of the given shape (see readJson). */

@@ -8,6 +8,7 @@
 import type { Context } from "hono";
 import type * as z from "zod/mini";
 import { refuse } from "../http-error.ts";
+import { concatBytes } from "../queue/bytes.ts";
 
 /** The body's bytes, at most `maxBytes` of them, or a refusal (413, 415, 400). */
 export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array> {
@@ -52,14 +53,7 @@ export async function readBody(c: Context, maxBytes: number): Promise<Uint8Array
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }
 
 /** 415 unless the request says it carries JSON. */
