@@ -1,13 +1,8 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { findDeadLetter, listDeadLetters, purgeDeadLetters, requeueDeadLetters, summarise } from "../../operations/dead-letters.ts";
 import { CliError, printJson, printTable, run } from "../output.ts";
 import { withQueue } from "../with-queue.ts";
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive whole number");
-  return n;
-};
+import { positiveWholeNumber } from "../arguments.ts";
 
 /** `ID` or `--all`, exactly one of them. */
 function target(id: string | undefined, all: boolean | undefined, verb: string): string {
@@ -22,7 +17,7 @@ export function registerDlq(program: Command): void {
   dlq
     .command("list")
     .description("dead letters, newest first")
-    .option("--limit <n>", "how many", positiveInt, 50)
+    .option("--limit <n>", "how many", positiveWholeNumber, 50)
     .option("--json", "print JSON")
     .action((options: { limit: number; json?: boolean }) =>
       run(async () => {

@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { parseEventTypes } from "../../delivery/event-types.ts";
 import { withAdmin } from "../admin-client.ts";
 import { CliError, formatAge, printJson, printTable, run } from "../output.ts";
+import { positiveWholeNumber } from "../arguments.ts";
 
 const eventList = (value: string) => {
   try {
@@ -15,12 +16,6 @@ const eventList = (value: string) => {
     throw new InvalidArgumentError((error as Error).message);
   }
 };
-const positive = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
-  return n;
-};
-
 export function registerWebhooks(program: Command): void {
   const webhooks = program.command("webhooks").description("webhook endpoints per tenant, and their deliveries");
 
@@ -97,7 +92,7 @@ export function registerWebhooks(program: Command): void {
     .option("--failed", "only those that failed for good (retry window over)")
     .option("--tenant <id>", "one tenant's")
     .option("--endpoint <id>", "one endpoint's")
-    .option("--limit <n>", "at most this many (default 50)", positive)
+    .option("--limit <n>", "at most this many (default 50)", positiveWholeNumber)
     .option("--json", "print JSON")
     .action((o: { failed?: boolean; tenant?: string; endpoint?: string; limit?: number; json?: boolean }) =>
       run(() =>
